@@ -1,0 +1,54 @@
+// File helpers whose errors name the file and the failing operation.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace melody {
+
+// Whole file as bytes. Throws melody::Error("<path>: <reason>") on failure.
+std::string ReadFileToString(const std::string& path);
+
+// `~` or `~/...` expanded with $HOME; other paths returned unchanged.
+std::string ExpandUser(const std::string& path);
+
+bool PathExists(const std::string& path);
+bool IsDirectory(const std::string& path);
+// mkdir -p. Throws on failure.
+void MakeDirectories(const std::string& path);
+// Parent directory of `path` ("" when it has none).
+std::string Dirname(const std::string& path);
+// Last component of `path` (after the last '/'; "" when it ends with '/').
+std::string Basename(const std::string& path);
+std::string JoinPath(const std::string& a, const std::string& b);
+
+// Writes a file so that readers never see a partial one: bytes go to
+// "<path>.tmp.<pid>.<n>" and are renamed onto `path` by Commit(). Destroying the
+// writer without Commit() removes the temporary file and leaves `path` untouched.
+class AtomicFileWriter {
+ public:
+  explicit AtomicFileWriter(std::string path);
+  ~AtomicFileWriter();
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+
+  void Write(const void* data, size_t size);
+  void Write(std::string_view bytes) { Write(bytes.data(), bytes.size()); }
+  // Flushes, fsyncs, closes and renames onto the final path.
+  void Commit();
+  const std::string& path() const { return path_; }
+  uint64_t bytes_written() const { return bytes_written_; }
+
+ private:
+  std::string path_;
+  std::string temp_path_;
+  std::FILE* file_ = nullptr;
+  uint64_t bytes_written_ = 0;
+};
+
+// Writes `bytes` to `path` atomically (AtomicFileWriter).
+void WriteFileAtomically(const std::string& path, std::string_view bytes);
+
+}  // namespace melody

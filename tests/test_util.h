@@ -1,0 +1,38 @@
+// Helpers shared by the test suites: locating shared/ (golden vectors and real data,
+// which sit beside the checkout) and skipping cleanly, with the reason, when it is absent.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace melody::testing {
+
+// $MELODY_SHARED_DIR if set, else the shared/ beside the source tree.
+std::string SharedDir();
+// SharedDir()/relative.
+std::string SharedPath(const std::string& relative);
+// True when SharedPath(relative) exists.
+bool HaveShared(const std::string& relative);
+// The repository root (for shipped fixtures under tests/ and examples/).
+std::string SourcePath(const std::string& relative);
+// A fresh empty directory under the system temp dir, removed by the caller if wanted.
+std::string MakeTempDir(const std::string& prefix);
+// Parses a JSON file; throws melody::Error naming the file on failure.
+nlohmann::json LoadJson(const std::string& path);
+// Standard base64 decoding (for golden serialized_b64 fields).
+std::string Base64Decode(const std::string& text);
+// Lower-case hex SHA-256 / SHA-1 of bytes.
+std::string Sha256Hex(const std::string& bytes);
+std::string Sha1Hex(const std::string& bytes);
+
+}  // namespace melody::testing
+
+// Skips the current test (with the reason) when shared/<relative> is missing.
+#define MELODY_REQUIRE_SHARED(relative)                                                 \
+  do {                                                                                  \
+    if (!::melody::testing::HaveShared(relative))                                       \
+      GTEST_SKIP() << "shared data not found: " << ::melody::testing::SharedPath(relative) \
+                   << " (set MELODY_SHARED_DIR to the shared/ directory)";              \
+  } while (0)
