@@ -1,0 +1,81 @@
+#include "core/context.h"
+
+#include <thread>
+
+#include <cstdlib>
+
+#include "core/error.h"
+
+#if MELODY_HAVE_CUDA
+#include "core/cuda_check.h"
+#endif
+
+namespace melody {
+
+std::unique_ptr<Context> Context::CreateCpu(int num_threads) {
+  std::unique_ptr<Context> ctx(new Context());
+  ctx->device_ = Device::CPU();
+  unsigned hw = std::thread::hardware_concurrency();
+  ctx->num_threads_ = num_threads > 0 ? num_threads : static_cast<int>(hw ? hw : 1);
+  return ctx;
+}
+
+std::unique_ptr<Context> Context::CreateCuda(int index) {
+  std::string reason = CudaUnavailableReason();
+  MELODY_REQUIRE(reason.empty()) << "cannot create a CUDA context: " << reason;
+#if MELODY_HAVE_CUDA
+  std::unique_ptr<Context> ctx(new Context());
+  ctx->device_ = Device::CUDA(index);
+  MELODY_CUDA_CHECK(cudaSetDevice(index));
+  MELODY_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx->stream_, cudaStreamNonBlocking));
+  MELODY_CUBLAS_CHECK(cublasCreate(&ctx->cublas_));
+  MELODY_CUBLAS_CHECK(cublasSetStream(ctx->cublas_, ctx->stream_));
+  // FP32 math by default: TF32 would change results beyond the CPU-twin tolerances.
+  MELODY_CUBLAS_CHECK(cublasSetMathMode(ctx->cublas_, CUBLAS_DEFAULT_MATH));
+  MELODY_CUDNN_CHECK(cudnnCreate(&ctx->cudnn_));
+  MELODY_CUDNN_CHECK(cudnnSetStream(ctx->cudnn_, ctx->stream_));
+  return ctx;
+#else
+  (void)index;
+  return nullptr;
+#endif
+}
+
+Context::~Context() {
+  if (device_.is_cpu()) {
+    std::free(workspace_);
+    return;
+  }
+#if MELODY_HAVE_CUDA
+  if (workspace_) cudaFree(workspace_);
+  if (cudnn_) cudnnDestroy(cudnn_);
+  if (cublas_) cublasDestroy(cublas_);
+  if (stream_) cudaStreamDestroy(stream_);
+#endif
+}
+
+void Context::Synchronize() const {
+#if MELODY_HAVE_CUDA
+  if (device_.is_cuda()) MELODY_CUDA_CHECK(cudaStreamSynchronize(stream_));
+#endif
+}
+
+void* Context::Workspace(size_t bytes) {
+  if (bytes <= workspace_bytes_) return workspace_;
+  if (device_.is_cpu()) {
+    std::free(workspace_);
+    workspace_ = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    MELODY_REQUIRE(workspace_) << "out of host memory for a " << bytes << "-byte workspace";
+  } else {
+#if MELODY_HAVE_CUDA
+    Synchronize();  // the old workspace may still be in use by queued work
+    if (workspace_) MELODY_CUDA_CHECK(cudaFree(workspace_));
+    workspace_ = nullptr;
+    MELODY_CUDA_CHECK(cudaMalloc(&workspace_, bytes));
+#endif
+  }
+  workspace_bytes_ = bytes;
+  return workspace_;
+}
+
+}  // namespace melody
