@@ -1,0 +1,175 @@
+#include "data/sequence_example_io.h"
+
+#include <cstring>
+
+#include "core/error.h"
+#include "core/proto_util.h"
+#include "core/tfrecord.h"
+
+namespace melody {
+namespace {
+
+// Wire-format helpers (length-delimited fields only; every tag here fits one byte).
+constexpr char kTagField1Bytes = 0x0A;  // field 1, length-delimited
+constexpr char kTagField2Bytes = 0x12;  // field 2, length-delimited
+constexpr char kTagField3Bytes = 0x1A;  // field 3, length-delimited
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+void PutVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// Size of a length-delimited field (one-byte tag) holding `payload` bytes.
+size_t FieldSize(size_t payload) { return 1 + VarintSize(payload) + payload; }
+
+void PutFieldHeader(char tag, size_t payload, std::string* out) {
+  out->push_back(tag);
+  PutVarint(payload, out);
+}
+
+bool LittleEndianHost() {
+  const uint16_t probe = 1;
+  unsigned char first;
+  std::memcpy(&first, &probe, 1);
+  return first == 1;
+}
+
+void PutFloats(const float* values, size_t count, std::string* out) {
+  const size_t at = out->size();
+  out->resize(at + 4 * count);
+  char* dst = &(*out)[at];
+  if (LittleEndianHost()) {
+    std::memcpy(dst, values, 4 * count);
+    return;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &values[i], 4);
+    for (int b = 0; b < 4; ++b) dst[4 * i + b] = static_cast<char>(bits >> (8 * b));
+  }
+}
+
+}  // namespace
+
+tensorflow::SequenceExample MakeSequenceExample(const EncodedMelody& melody) {
+  tensorflow::SequenceExample example;
+  auto* lists = example.mutable_feature_lists()->mutable_feature_list();
+  tensorflow::FeatureList& inputs = (*lists)["inputs"];
+  tensorflow::FeatureList& labels = (*lists)["labels"];
+  const size_t width = static_cast<size_t>(melody.input_size);
+  for (size_t i = 0; i < melody.num_steps(); ++i) {
+    auto* values = inputs.add_feature()->mutable_float_list()->mutable_value();
+    values->Add(melody.inputs.begin() + i * width, melody.inputs.begin() + (i + 1) * width);
+    labels.add_feature()->mutable_int64_list()->add_value(melody.labels[i]);
+  }
+  return example;
+}
+
+std::string SerializeSequenceExample(const EncodedMelody& melody) {
+  const size_t steps = melody.num_steps();
+  const size_t width = static_cast<size_t>(melody.input_size);
+  MELODY_REQUIRE(melody.inputs.size() == steps * width)
+      << "encoded melody has " << melody.inputs.size() << " input values for " << steps
+      << " steps of width " << width;
+
+  // Sizes from the inside out. Feature{float_list{value packed}}.
+  const size_t float_list = width ? FieldSize(4 * width) : 0;
+  const size_t input_feature = FieldSize(float_list);
+  const size_t inputs_list = steps * FieldSize(input_feature);
+  size_t labels_list = 0;
+  for (int64_t label : melody.labels) {
+    const size_t packed = VarintSize(static_cast<uint64_t>(label));
+    labels_list += FieldSize(FieldSize(FieldSize(packed)));
+  }
+  static const std::string kInputs = "inputs", kLabels = "labels";
+  const size_t inputs_entry = FieldSize(kInputs.size()) + FieldSize(inputs_list);
+  const size_t labels_entry = FieldSize(kLabels.size()) + FieldSize(labels_list);
+  const size_t feature_lists = FieldSize(inputs_entry) + FieldSize(labels_entry);
+
+  std::string out;
+  out.reserve(FieldSize(feature_lists));
+  PutFieldHeader(kTagField2Bytes, feature_lists, &out);  // SequenceExample.feature_lists
+
+  PutFieldHeader(kTagField1Bytes, inputs_entry, &out);  // FeatureLists.feature_list entry
+  PutFieldHeader(kTagField1Bytes, kInputs.size(), &out);  // key
+  out += kInputs;
+  PutFieldHeader(kTagField2Bytes, inputs_list, &out);  // value: FeatureList
+  for (size_t i = 0; i < steps; ++i) {
+    PutFieldHeader(kTagField1Bytes, input_feature, &out);  // FeatureList.feature
+    PutFieldHeader(kTagField2Bytes, float_list, &out);     // Feature.float_list
+    if (width) {
+      PutFieldHeader(kTagField1Bytes, 4 * width, &out);  // FloatList.value (packed)
+      PutFloats(melody.inputs.data() + i * width, width, &out);
+    }
+  }
+
+  PutFieldHeader(kTagField1Bytes, labels_entry, &out);
+  PutFieldHeader(kTagField1Bytes, kLabels.size(), &out);
+  out += kLabels;
+  PutFieldHeader(kTagField2Bytes, labels_list, &out);
+  for (int64_t label : melody.labels) {
+    const size_t packed = VarintSize(static_cast<uint64_t>(label));
+    PutFieldHeader(kTagField1Bytes, FieldSize(FieldSize(packed)), &out);  // feature
+    PutFieldHeader(kTagField3Bytes, FieldSize(packed), &out);  // Feature.int64_list
+    PutFieldHeader(kTagField1Bytes, packed, &out);             // Int64List.value (packed)
+    PutVarint(static_cast<uint64_t>(label), &out);
+  }
+  return out;
+}
+
+EncodedMelody ParseSequenceExample(std::string_view bytes, int expected_input_size,
+                                   const std::string& what) {
+  tensorflow::SequenceExample example;
+  ParseProtoOrThrow(bytes, &example, what);
+  const auto& lists = example.feature_lists().feature_list();
+  auto inputs_it = lists.find("inputs");
+  auto labels_it = lists.find("labels");
+  MELODY_REQUIRE(inputs_it != lists.end() && labels_it != lists.end())
+      << what << ": SequenceExample lacks the \"inputs\" or \"labels\" feature list";
+  const auto& inputs = inputs_it->second.feature();
+  const auto& labels = labels_it->second.feature();
+  MELODY_REQUIRE(inputs.size() == labels.size())
+      << what << ": " << inputs.size() << " input steps but " << labels.size() << " labels";
+
+  EncodedMelody melody;
+  melody.input_size = expected_input_size;
+  melody.inputs.reserve(static_cast<size_t>(inputs.size()) * expected_input_size);
+  melody.labels.reserve(labels.size());
+  for (int i = 0; i < inputs.size(); ++i) {
+    const auto& values = inputs[i].float_list().value();
+    MELODY_REQUIRE(values.size() == expected_input_size)
+        << what << ": step " << i << " has " << values.size()
+        << " input values but the configuration's input size is " << expected_input_size;
+    melody.inputs.insert(melody.inputs.end(), values.begin(), values.end());
+    const auto& label = labels[i].int64_list().value();
+    MELODY_REQUIRE(label.size() == 1)
+        << what << ": step " << i << " has " << label.size() << " label values, expected 1";
+    melody.labels.push_back(label[0]);
+  }
+  return melody;
+}
+
+std::vector<EncodedMelody> ReadSequenceExampleFile(const std::string& path,
+                                                   int expected_input_size) {
+  std::vector<EncodedMelody> out;
+  ForEachTFRecord(path, [&](const std::string& record, uint64_t index) {
+    out.push_back(ParseSequenceExample(record, expected_input_size,
+                                       path + ": record " + std::to_string(index)));
+    return true;
+  });
+  return out;
+}
+
+}  // namespace melody
