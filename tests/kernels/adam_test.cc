@@ -1,0 +1,188 @@
+// Per-tensor clip and Adam: hand cases, fast CPU vs the float reference (bit-exact: same
+// float operations in the same order), fast CPU vs the double reference (float rounding
+// tolerance), and CUDA vs CPU (skipped without a GPU).
+#include "kernels/adam.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "core/device.h"
+
+namespace melody {
+namespace {
+
+Tensor Random(Shape shape, uint32_t seed, double scale, DType dtype = DType::kFloat32) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> normal(0.0, scale);
+  Tensor t(shape, dtype);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    if (dtype == DType::kFloat32)
+      t.data<float>()[i] = static_cast<float>(normal(rng));
+    else
+      t.data<double>()[i] = normal(rng);
+  }
+  return t;
+}
+
+Tensor ToDouble(const Tensor& t) {
+  Tensor out(t.shape(), DType::kFloat64);
+  for (int64_t i = 0; i < t.numel(); ++i) out.data<double>()[i] = t.data<float>()[i];
+  return out;
+}
+
+TEST(ClipByNormTest, HandCases) {
+  auto ctx = Context::CreateCpu(1);
+  // norm 5 > clip 1: scaled to unit norm.
+  Tensor g = Tensor::FromVector({2}, {3.0f, 4.0f});
+  ClipByNorm(*ctx, &g, 1.0f);
+  EXPECT_FLOAT_EQ(g.data<float>()[0], 0.6f);
+  EXPECT_FLOAT_EQ(g.data<float>()[1], 0.8f);
+  // norm 5 < clip 10: (g·10)/10, here exact.
+  g = Tensor::FromVector({2}, {3.0f, 4.0f});
+  ClipByNorm(*ctx, &g, 10.0f);
+  EXPECT_EQ(g.data<float>()[0], 3.0f);
+  EXPECT_EQ(g.data<float>()[1], 4.0f);
+  // The "unclipped" form is (g·c)/c, not g: for this value it is one ulp off.
+  const float x = 0.1f, c = 3.0f;
+  g = Tensor::FromVector({1}, {x});
+  ClipByNorm(*ctx, &g, c);
+  volatile float product = x * c;
+  EXPECT_EQ(g.data<float>()[0], product / c);
+  // All-zero gradient stays zero (no 0/0).
+  g = Tensor::Zeros({3}, DType::kFloat32);
+  ClipByNorm(*ctx, &g, 5.0f);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(g.data<float>()[i], 0.0f);
+  // clip_norm <= 0: untouched.
+  g = Tensor::FromVector({2}, {30.0f, 40.0f});
+  ClipByNorm(*ctx, &g, 0.0f);
+  EXPECT_EQ(g.data<float>()[1], 40.0f);
+  ClipByNorm(*ctx, &g, -1.0f);
+  EXPECT_EQ(g.data<float>()[0], 30.0f);
+}
+
+// Fast CPU vs the double reference: relative 1e-6 per element (a few float roundings).
+TEST(ClipByNormTest, FastCpuMatchesDoubleReference) {
+  auto ctx = Context::CreateCpu(1);
+  uint32_t seed = 11;
+  for (Shape shape : {Shape{1}, Shape{7}, Shape{166, 512}, Shape{1, 1, 33, 17}}) {
+    for (float clip : {0.5f, 3.0f, 1e6f}) {
+      SCOPED_TRACE(::testing::Message() << "shape " << ShapeToString(shape) << " clip " << clip
+                                        << " seed " << seed);
+      Tensor g = Random(shape, seed++, 0.3);
+      Tensor want = ToDouble(g);
+      reference::ClipByNorm<double>(&want, static_cast<double>(clip));
+      ClipByNorm(*ctx, &g, clip);
+      for (int64_t i = 0; i < g.numel(); ++i) {
+        const double w = want.data<double>()[i];
+        ASSERT_NEAR(g.data<float>()[i], w, 1e-6 * std::abs(w) + 1e-12) << "i=" << i;
+      }
+      // Result norm is min(norm, clip).
+      double norm2 = 0;
+      for (int64_t i = 0; i < g.numel(); ++i) norm2 += double(g.data<float>()[i]) * g.data<float>()[i];
+      EXPECT_LE(std::sqrt(norm2), clip * (1 + 1e-5));
+    }
+  }
+}
+
+TEST(AdamTest, StepSizeIsTheTfFloatForm) {
+  const float lr = 0.001f, b1p = 0.9f, b2p = 0.999f;
+  volatile float one_minus_b2 = 1.0f - b2p;
+  volatile float numerator = lr * std::sqrt(static_cast<float>(one_minus_b2));
+  volatile float one_minus_b1 = 1.0f - b1p;
+  EXPECT_EQ(AdamStepSize(lr, b1p, b2p), numerator / one_minus_b1);
+  // float32 0.999 is not 0.999: 1 − 0.999f = 0.00099998713, 1.3e-5 relative off.
+  EXPECT_NEAR(AdamStepSize(lr, b1p, b2p), 0.001 * std::sqrt(0.001) / 0.1, 3e-5 * 0.000316);
+}
+
+// First update from zero slots: m = 0.1 g, s = 0.001 g², so the step is
+// α · 0.1g / (sqrt(0.001)|g| + ε) ≈ lr · sign(g).
+TEST(AdamTest, FirstStepMovesByLearningRate) {
+  auto ctx = Context::CreateCpu(1);
+  Tensor g = Tensor::FromVector({3}, {0.5f, -2.0f, 0.0f});
+  Tensor v = Tensor::FromVector({3}, {1.0f, 1.0f, 1.0f});
+  Tensor m = Tensor::Zeros({3}, DType::kFloat32), s = Tensor::Zeros({3}, DType::kFloat32);
+  AdamOptions opt;
+  AdamUpdate(*ctx, opt, 0.9f, 0.999f, g, &v, &m, &s);
+  EXPECT_NEAR(v.data<float>()[0], 1.0f - 0.001f, 1e-6);
+  EXPECT_NEAR(v.data<float>()[1], 1.0f + 0.001f, 1e-6);
+  EXPECT_EQ(v.data<float>()[2], 1.0f);
+  EXPECT_NEAR(m.data<float>()[1], -0.2f, 1e-7);
+  EXPECT_NEAR(s.data<float>()[1], 0.004f, 0.004 * 2e-5);  // (1 − 0.999f) rounding
+}
+
+// Several steps with evolving power accumulators: fast CPU bit-identical to the float
+// reference, and within 1e-5 relative of the double reference run with the same (float)
+// constants widened to double.
+TEST(AdamTest, FastCpuMatchesReferences) {
+  auto ctx = Context::CreateCpu(1);
+  const uint32_t seed = 99;
+  Shape shape{37, 41};
+  Tensor v = Random(shape, seed, 0.1);
+  Tensor m = Tensor::Zeros(shape, DType::kFloat32), s = Tensor::Zeros(shape, DType::kFloat32);
+  Tensor rv = v.Clone(), rm = m.Clone(), rs = s.Clone();
+  Tensor dv = ToDouble(v), dm = ToDouble(m), ds = ToDouble(s);
+  AdamOptions opt;
+  opt.learning_rate = 0.01f;
+  float b1p = opt.beta1, b2p = opt.beta2;
+  double db1p = opt.beta1, db2p = opt.beta2;
+  for (int step = 0; step < 5; ++step) {
+    Tensor g = Random(shape, seed + 1 + step, 1.0);
+    AdamUpdate(*ctx, opt, b1p, b2p, g, &v, &m, &s);
+    reference::AdamUpdate<float>(opt.learning_rate, opt.beta1, opt.beta2, opt.epsilon, b1p, b2p,
+                                 g, &rv, &rm, &rs);
+    reference::AdamUpdate<double>(opt.learning_rate, opt.beta1, opt.beta2, opt.epsilon, db1p, db2p, ToDouble(g), &dv, &dm, &ds);
+    b1p *= opt.beta1;
+    b2p *= opt.beta2;
+    db1p = b1p;
+    db2p = b2p;
+  }
+  for (int64_t i = 0; i < v.numel(); ++i) {
+    ASSERT_EQ(v.data<float>()[i], rv.data<float>()[i]) << "seed " << seed << " i=" << i;
+    ASSERT_EQ(m.data<float>()[i], rm.data<float>()[i]) << "i=" << i;
+    ASSERT_EQ(s.data<float>()[i], rs.data<float>()[i]) << "i=" << i;
+    const double w = dv.data<double>()[i];
+    ASSERT_NEAR(v.data<float>()[i], w, 1e-5 * std::abs(w) + 1e-7) << "i=" << i;
+  }
+}
+
+TEST(AdamTest, RejectsMismatchedShapes) {
+  auto ctx = Context::CreateCpu(1);
+  Tensor g = Tensor::Zeros({3}, DType::kFloat32), v = Tensor::Zeros({4}, DType::kFloat32);
+  Tensor m = Tensor::Zeros({3}, DType::kFloat32), s = Tensor::Zeros({3}, DType::kFloat32);
+  EXPECT_THROW(AdamUpdate(*ctx, AdamOptions{}, 0.9f, 0.999f, g, &v, &m, &s), Error);
+  Tensor gd = Tensor::Zeros({3}, DType::kFloat64);
+  EXPECT_THROW(ClipByNorm(*ctx, &gd, 1.0f), Error);
+}
+
+// CUDA vs CPU: the Adam update is bit-identical (no FMA contraction, IEEE sqrt/div); the
+// clip agrees within 1 ulp-ish (the double sums run in different orders).
+TEST(AdamTest, CudaMatchesCpu) {
+  if (CudaDeviceCount() == 0) GTEST_SKIP() << CudaUnavailableReason();
+  auto cpu = Context::CreateCpu(1);
+  auto gpu = Context::CreateCuda(0);
+  Shape shape{202, 512};
+  Tensor g = Random(shape, 5, 0.2), v = Random(shape, 6, 0.1);
+  Tensor m = Random(shape, 7, 0.01), s = Random(shape, 8, 0.01);
+  for (int64_t i = 0; i < s.numel(); ++i) s.data<float>()[i] = std::abs(s.data<float>()[i]);
+  Tensor gg = g.CopyTo(gpu->device()), gv = v.CopyTo(gpu->device());
+  Tensor gm = m.CopyTo(gpu->device()), gs = s.CopyTo(gpu->device());
+  ClipByNorm(*cpu, &g, 3.0f);
+  ClipByNorm(*gpu, &gg, 3.0f);
+  std::vector<float> clipped = gg.ToVector();
+  for (int64_t i = 0; i < g.numel(); ++i)
+    ASSERT_NEAR(clipped[i], g.data<float>()[i], 1e-6 * std::abs(g.data<float>()[i])) << i;
+  gg.CopyFrom(g);  // same gradient on both sides for the bit-exact Adam comparison
+  AdamUpdate(*cpu, AdamOptions{}, 0.81f, 0.998f, g, &v, &m, &s);
+  AdamUpdate(*gpu, AdamOptions{}, 0.81f, 0.998f, gg, &gv, &gm, &gs);
+  std::vector<float> got_v = gv.ToVector(), got_m = gm.ToVector(), got_s = gs.ToVector();
+  for (int64_t i = 0; i < v.numel(); ++i) {
+    ASSERT_EQ(got_v[i], v.data<float>()[i]) << i;
+    ASSERT_EQ(got_m[i], m.data<float>()[i]) << i;
+    ASSERT_EQ(got_s[i], s.data<float>()[i]) << i;
+  }
+}
+
+}  // namespace
+}  // namespace melody
