@@ -1,0 +1,257 @@
+#include "apps/lib/create_dataset.h"
+
+#include <glog/logging.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "core/error.h"
+#include "core/file_util.h"
+#include "core/proto_util.h"
+#include "core/tfrecord.h"
+#include "data/melody_pipeline.h"
+#include "music.pb.h"
+
+namespace melody {
+namespace {
+
+constexpr int64_t kLogEveryInputs = 500;
+
+// The partition draw: one uniform double in [0, 1) per input, from a seeded 64-bit
+// Mersenne Twister (53 high bits, so the value does not depend on the standard library).
+class PartitionDraws {
+ public:
+  explicit PartitionDraws(uint64_t seed) : engine_(seed) {}
+  double Next() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+int ResolveThreads(int requested) {
+  if (requested > 0) return requested;
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw ? static_cast<int>(hw) : 1;
+}
+
+// One input in flight.
+struct Slot {
+  std::string record;
+  std::string what;  // "<file>: record i (byte offset n)"
+  bool eval = false;
+  MelodyPipelineResult result;
+  std::string id, filename;
+  std::exception_ptr error;
+};
+
+void ProcessSlot(const MelodyPipeline& pipeline, Slot* slot) {
+  try {
+    magenta::NoteSequence sequence;
+    ParseProtoOrThrow(slot->record, &sequence, slot->what);
+    slot->id = sequence.id();
+    slot->filename = sequence.filename();
+    slot->result = pipeline.Run(sequence);
+  } catch (...) {
+    slot->error = std::current_exception();
+  }
+  std::string().swap(slot->record);
+}
+
+void LogStatistics(const Statistics& stats) {
+  for (const std::string& line : FormatStatistics(stats)) LOG(INFO) << line;
+}
+
+std::string ErrorText(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
+
+}  // namespace
+
+MelodyConfig MelodyConfigFromFlags(const std::optional<std::string>& config,
+                                   const std::optional<std::string>& melody_encoder_decoder,
+                                   const std::optional<std::string>& generator_id,
+                                   const std::optional<std::string>& generator_description) {
+  MELODY_REQUIRE(config.has_value() != melody_encoder_decoder.has_value())
+      << "Exactly one of `--config` or `--melody_encoder_decoder` must be supplied.";
+  MelodyConfig result =
+      config ? MelodyConfigById(*config) : MelodyConfigFromEncoderDecoder(*melody_encoder_decoder);
+  if (generator_id) result.id = *generator_id;
+  if (generator_description) result.description = *generator_description;
+  return result;
+}
+
+DatasetRun RunCreateDataset(const std::function<bool(std::string*, std::string*)>& next_record,
+                            const CreateDatasetOptions& options, const ExampleSink& sink) {
+  const MelodyPipeline pipeline(options.config);
+  DatasetRun run;
+  run.num_threads = ResolveThreads(options.num_threads);
+  PartitionDraws draws(options.seed);
+  if (options.log_progress)
+    LOG(INFO) << "Partition: eval_ratio " << options.eval_ratio << ", seed " << options.seed;
+
+  // Inputs are read and partitioned in order, processed a batch at a time by all
+  // threads, then written in order: memory stays bounded and the output does not depend
+  // on the thread count.
+  const size_t batch_size = static_cast<size_t>(std::max(64, 16 * run.num_threads));
+  std::vector<Slot> batch;
+  int64_t produced = 0;
+  bool more = true;
+  while (more) {
+    batch.clear();
+    while (batch.size() < batch_size) {
+      Slot slot;
+      if (!next_record(&slot.record, &slot.what)) {
+        more = false;
+        break;
+      }
+      slot.eval = draws.Next() < options.eval_ratio;
+      batch.push_back(std::move(slot));
+    }
+    if (batch.empty()) break;
+
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i = next++; i < batch.size(); i = next++) ProcessSlot(pipeline, &batch[i]);
+    };
+    const int helpers = std::min<int>(run.num_threads, static_cast<int>(batch.size())) - 1;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < helpers; ++t) threads.emplace_back(work);
+    work();
+    for (std::thread& t : threads) t.join();
+
+    for (Slot& slot : batch) {
+      if (slot.error) {
+        std::string who = slot.filename.empty() ? slot.id : slot.filename;
+        MELODY_FAIL() << slot.what << (who.empty() ? "" : " (" + who + ")") << ": "
+                      << ErrorText(slot.error);
+      }
+      const MelodyPipelineResult& r = slot.result;
+      const std::string set_name = slot.eval ? "eval" : "training";
+      run.stats.Merge(r.NamedStatistics(set_name));
+      for (const std::string& example : r.examples) sink(slot.eval, example);
+      (slot.eval ? run.eval_steps : run.training_steps) += r.num_steps;
+      produced += static_cast<int64_t>(r.examples.size());
+
+      InputReport report;
+      report.record_index = run.inputs_processed;
+      report.id = slot.id;
+      report.filename = slot.filename;
+      report.eval = slot.eval;
+      report.pieces = r.num_pieces;
+      report.examples = static_cast<int64_t>(r.examples.size());
+      report.steps = r.num_steps;
+      report.stats.Merge(r.stage_stats.quantizer.Prefixed("Quantizer"));
+      report.stats.Merge(r.stage_stats.transposition.Prefixed("TranspositionPipeline"));
+      report.stats.Merge(r.stage_stats.extractor.Prefixed("MelodyExtractor"));
+      run.reports.push_back(std::move(report));
+
+      ++run.inputs_processed;
+      if (options.log_progress && run.inputs_processed % kLogEveryInputs == 0) {
+        LOG(INFO) << "Processed " << run.inputs_processed << " inputs so far. Produced "
+                  << produced << " outputs.";
+        LogStatistics(run.stats);
+      }
+    }
+  }
+  if (options.log_progress) {
+    LOG(INFO) << "\n\nCompleted.\n";
+    LOG(INFO) << "Processed " << run.inputs_processed << " inputs total. Produced " << produced
+              << " outputs.";
+    LogStatistics(run.stats);
+  }
+  return run;
+}
+
+DatasetRun CreateDatasetFromRecords(const std::vector<std::string>& serialized_sequences,
+                                    const CreateDatasetOptions& options) {
+  size_t index = 0;
+  auto next_record = [&](std::string* record, std::string* what) {
+    if (index >= serialized_sequences.size()) return false;
+    *what = "NoteSequence " + std::to_string(index);
+    *record = serialized_sequences[index++];
+    return true;
+  };
+  std::vector<std::string> training, eval;
+  DatasetRun run = RunCreateDataset(next_record, options, [&](bool is_eval, const std::string& e) {
+    (is_eval ? eval : training).push_back(e);
+  });
+  run.training = std::move(training);
+  run.eval = std::move(eval);
+  return run;
+}
+
+DatasetRun CreateDataset(const CreateDatasetFiles& files, const CreateDatasetOptions& options) {
+  MELODY_REQUIRE(!files.input.empty()) << "--input is required (a TFRecord of NoteSequences)";
+  MELODY_REQUIRE(!files.output_dir.empty()) << "--output_dir is required";
+  const std::string input = ExpandUser(files.input);
+  const std::string output_dir = ExpandUser(files.output_dir);
+  MELODY_REQUIRE(PathExists(input)) << input << ": input file does not exist";
+  MELODY_REQUIRE(!IsDirectory(input)) << input << ": input is a directory, not a TFRecord file";
+
+  TFRecordReader reader(input);
+  auto next_record = [&](std::string* record, std::string* what) {
+    if (!reader.Next(record)) return false;
+    *what = input + ": record " + std::to_string(reader.record_index()) + " (byte offset " +
+            std::to_string(reader.record_offset()) + ")";
+    return true;
+  };
+
+  MakeDirectories(output_dir);
+  TFRecordWriter training(JoinPath(output_dir, "training_melodies.tfrecord"));
+  TFRecordWriter eval(JoinPath(output_dir, "eval_melodies.tfrecord"));
+  DatasetRun run = RunCreateDataset(next_record, options, [&](bool is_eval, const std::string& e) {
+    (is_eval ? eval : training).Write(e);
+  });
+  MELODY_REQUIRE(run.inputs_processed > 0)
+      << input << ": no NoteSequence records in the input file (nothing written)";
+  // Both files are always written, also when empty (the reference does the same).
+  eval.Close();
+  training.Close();
+  if (!files.report_path.empty())
+    WriteFileAtomically(ExpandUser(files.report_path), FormatInputReports(run.reports));
+  MELODY_REQUIRE(training.records_written() + eval.records_written() > 0)
+      << input << ": no melodies were extracted from its " << run.inputs_processed
+      << " NoteSequences; " << output_dir
+      << "/training_melodies.tfrecord and eval_melodies.tfrecord are empty";
+  return run;
+}
+
+std::string FormatInputReports(const std::vector<InputReport>& reports) {
+  // Fixed columns: the stage counters that say why pieces or melodies were dropped.
+  static const char* const kCounters[] = {
+      "Quantizer_sequences_discarded_because_multiple_time_signatures",
+      "Quantizer_sequences_discarded_because_multiple_tempos",
+      "Quantizer_sequences_discarded_because_bad_time_signature",
+      "MelodyExtractor_non_integer_steps_per_bar",
+      "MelodyExtractor_polyphonic_tracks_discarded",
+      "MelodyExtractor_melodies_discarded_too_short",
+      "MelodyExtractor_melodies_discarded_too_few_pitches",
+      "MelodyExtractor_melodies_discarded_too_long",
+      "MelodyExtractor_melodies_truncated",
+  };
+  std::ostringstream out;
+  out << "record\tfilename\tid\tset\tpieces\texamples\tsteps";
+  for (const char* name : kCounters) out << '\t' << name;
+  out << '\n';
+  for (const InputReport& r : reports) {
+    out << r.record_index << '\t' << r.filename << '\t' << r.id << '\t'
+        << (r.eval ? "eval" : "training") << '\t' << r.pieces << '\t' << r.examples << '\t'
+        << r.steps;
+    for (const char* name : kCounters) out << '\t' << r.stats.counter(name);
+    out << '\n';
+  }
+  return out.str();
+}
+
+}  // namespace melody

@@ -1,0 +1,86 @@
+// melody_rnn_create_dataset: a TFRecord of NoteSequences -> training_melodies.tfrecord and
+// eval_melodies.tfrecord of SequenceExamples for one melody config
+// (shared/spec/data-pipeline.md §7, apps.md §4).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/melody_config.h"
+#include "data/statistics.h"
+
+namespace melody {
+
+// The config selected by --config / --melody_encoder_decoder (apps.md §2): exactly one
+// must be given (nullopt = flag not given), with the reference's error texts.
+// generator_id / generator_description, when given, replace the config's id/description.
+MelodyConfig MelodyConfigFromFlags(const std::optional<std::string>& config,
+                                   const std::optional<std::string>& melody_encoder_decoder,
+                                   const std::optional<std::string>& generator_id = {},
+                                   const std::optional<std::string>& generator_description = {});
+
+struct CreateDatasetOptions {
+  MelodyConfig config = MelodyConfigById("basic_rnn");
+  double eval_ratio = 0.1;  // r < eval_ratio -> eval, one draw per input NoteSequence
+  uint64_t seed = 0;        // seeds the partition draws (the reference does not seed)
+  int num_threads = 0;      // 0 = all cores; the output does not depend on it
+  bool log_progress = true; // the reference's log lines every 500 inputs and at the end
+};
+
+// What happened to one input NoteSequence (the --report rows).
+struct InputReport {
+  int64_t record_index = 0;
+  std::string id;
+  std::string filename;
+  bool eval = false;
+  int64_t pieces = 0;    // time-change pieces (0: the sequence has no length)
+  int64_t examples = 0;  // SequenceExamples written
+  int64_t steps = 0;
+  Statistics stats;      // stage statistics, names "<Stage>_<stat>"
+};
+
+struct DatasetRun {
+  std::vector<std::string> training;  // serialized SequenceExamples, in output order
+  std::vector<std::string> eval;
+  int64_t inputs_processed = 0;
+  int64_t training_steps = 0;
+  int64_t eval_steps = 0;
+  Statistics stats;  // full reference names (DAGPipeline_...)
+  std::vector<InputReport> reports;
+  int num_threads = 0;
+};
+
+// Receives every serialized SequenceExample in output order (eval = which set).
+using ExampleSink = std::function<void(bool eval, const std::string& example)>;
+
+// The graph over a stream of serialized NoteSequences. `next_record(&bytes, &what)` yields
+// the next record and a description for error messages ("<file>: record 3 (byte offset
+// 1234)"), false at the end. Inputs are processed in parallel and written in input order.
+// Throws melody::Error for an unparsable record or a pipeline error, naming the input.
+DatasetRun RunCreateDataset(const std::function<bool(std::string*, std::string*)>& next_record,
+                            const CreateDatasetOptions& options, const ExampleSink& sink);
+
+// In memory (tests, benchmarks): the examples are kept in the returned DatasetRun.
+DatasetRun CreateDatasetFromRecords(const std::vector<std::string>& serialized_sequences,
+                                    const CreateDatasetOptions& options);
+
+struct CreateDatasetFiles {
+  std::string input;        // TFRecord of NoteSequences (`~` expanded)
+  std::string output_dir;   // created if missing (`~` expanded)
+  std::string report_path;  // optional per-input TSV report ("" = none)
+};
+
+// The tool: writes <output_dir>/training_melodies.tfrecord and eval_melodies.tfrecord
+// (both always, atomically). Throws melody::Error when the input is missing, unreadable,
+// holds no records or a corrupt one, or when no melody at all was extracted (the two
+// files are then written empty and the error says so). The returned run has its
+// example lists empty (they went to the files).
+DatasetRun CreateDataset(const CreateDatasetFiles& files, const CreateDatasetOptions& options);
+
+// The --report text: a header line and one tab-separated line per input.
+std::string FormatInputReports(const std::vector<InputReport>& reports);
+
+}  // namespace melody

@@ -1,0 +1,98 @@
+// melody_rnn_create_dataset: flags -> CreateDataset (apps/lib/create_dataset.h). Flags as
+// in the reference (shared/spec/apps.md §2, §4) plus --seed, --num_threads and --report;
+// unlike the reference, a missing required flag exits with status 1.
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "apps/lib/create_dataset.h"
+#include "core/error.h"
+
+DEFINE_string(config, "", "Which config to use: basic_rnn, mono_rnn, lookback_rnn or attention_rnn.");
+DEFINE_string(melody_encoder_decoder, "",
+              "Instead of --config: onehot, lookback or key (note range [48, 84)).");
+DEFINE_string(generator_id, "", "A unique ID for the generator, overriding the config's.");
+DEFINE_string(generator_description, "", "A description of the generator, overriding the config's.");
+DEFINE_string(hparams, "",
+              "Comma-separated name=value hyperparameter overrides (accepted; they do not "
+              "affect the dataset).");
+DEFINE_string(input, "", "TFRecord to read NoteSequence protos from.");
+DEFINE_string(output_dir, "",
+              "Directory to write training and eval TFRecord files. The TFRecord files are "
+              "populated with SequenceExample protos.");
+DEFINE_double(eval_ratio, 0.1, "Fraction of input to set aside for eval set. Partition is randomly selected.");
+DEFINE_string(log, "INFO",
+              "The threshold for what messages will be logged: DEBUG, INFO, WARN, ERROR, "
+              "or FATAL (also WARNING, CRITICAL).");
+DEFINE_uint64(seed, 0, "Seed of the train/eval partition draws (one per input NoteSequence).");
+DEFINE_int32(num_threads, 0, "Worker threads (0 = all cores). The output does not depend on it.");
+DEFINE_string(report, "",
+              "Optional path of a tab-separated report: per input NoteSequence, its pieces, "
+              "examples and the reasons pieces or melodies were discarded.");
+
+namespace {
+
+// Python logging level names (upper case only) -> glog severity. glog has no DEBUG level;
+// DEBUG shows everything INFO shows.
+bool LogThreshold(const std::string& name, int* severity) {
+  if (name == "DEBUG" || name == "INFO") *severity = google::GLOG_INFO;
+  else if (name == "WARN" || name == "WARNING") *severity = google::GLOG_WARNING;
+  else if (name == "ERROR") *severity = google::GLOG_ERROR;
+  else if (name == "FATAL" || name == "CRITICAL") *severity = google::GLOG_FATAL;
+  else return false;
+  return true;
+}
+
+// A string flag's value, or nullopt when it was not given on the command line.
+std::optional<std::string> GivenFlag(const char* name, const std::string& value) {
+  if (gflags::GetCommandLineFlagInfoOrDie(name).is_default) return std::nullopt;
+  return value;
+}
+
+int Fail(const std::string& message) {
+  std::cerr << "melody_rnn_create_dataset: error: " << message << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(
+      "Creates SequenceExample TFRecords (training and eval) from NoteSequences.\n"
+      "  melody_rnn_create_dataset --config=CONFIG --input=NOTESEQUENCES.tfrecord "
+      "--output_dir=DIR [--eval_ratio=0.1] [--seed=N] [--num_threads=N] [--report=FILE]");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging(argv[0]);
+
+  int severity = 0;
+  if (!LogThreshold(FLAGS_log, &severity))
+    return Fail("invalid --log level '" + FLAGS_log +
+                "' (expected DEBUG, INFO, WARN, WARNING, ERROR, FATAL or CRITICAL)");
+  FLAGS_minloglevel = severity;
+  FLAGS_stderrthreshold = severity;
+  if (FLAGS_num_threads < 0) return Fail("--num_threads must be >= 0 (0 = all cores)");
+
+  try {
+    melody::CreateDatasetOptions options;
+    options.config = melody::MelodyConfigFromFlags(
+        GivenFlag("config", FLAGS_config),
+        GivenFlag("melody_encoder_decoder", FLAGS_melody_encoder_decoder),
+        GivenFlag("generator_id", FLAGS_generator_id),
+        GivenFlag("generator_description", FLAGS_generator_description));
+    options.eval_ratio = FLAGS_eval_ratio;
+    options.seed = FLAGS_seed;
+    options.num_threads = FLAGS_num_threads;
+    melody::CreateDatasetFiles files;
+    files.input = FLAGS_input;
+    files.output_dir = FLAGS_output_dir;
+    files.report_path = FLAGS_report;
+    melody::CreateDataset(files, options);
+  } catch (const std::exception& e) {
+    return Fail(e.what());
+  }
+  return 0;
+}

@@ -1,0 +1,62 @@
+#include "data/melody_pipeline.h"
+
+#include "data/melody_squash.h"
+#include "data/quantize.h"
+#include "data/sequence_example_io.h"
+#include "data/sequence_split.h"
+#include "data/transposition.h"
+
+namespace melody {
+
+Statistics MelodyPipelineResult::NamedStatistics(const std::string& set_name) const {
+  // Stage statistics are named "<Stage>_<set>_<stat>" by the stage instance, then
+  // "DAGPipeline_..." by the graph (§7.10).
+  Statistics named;
+  named.Increment("RandomPartition_" + set_name + "_melodies_count", 1);
+  named.Merge(stage_stats.quantizer.Prefixed("Quantizer_" + set_name));
+  named.Merge(stage_stats.transposition.Prefixed("TranspositionPipeline_" + set_name));
+  named.Merge(stage_stats.extractor.Prefixed("MelodyExtractor_" + set_name));
+  return named.Prefixed("DAGPipeline");
+}
+
+MelodyPipeline::MelodyPipeline(MelodyConfig config)
+    : config_(std::move(config)), encoder_(config_.MakeEncoder()) {
+  // The extractor parameters of §7.2 (the option defaults).
+  extractor_options_ = MelodyExtractorOptions();
+}
+
+MelodyPipelineResult MelodyPipeline::Run(const magenta::NoteSequence& sequence) const {
+  MelodyPipelineResult result;
+  // An input without length gives no pieces and, like the reference, no statistics.
+  const std::vector<magenta::NoteSequence> pieces = SplitOnTimeChanges(sequence);
+  result.num_pieces = static_cast<int64_t>(pieces.size());
+  for (const magenta::NoteSequence& piece : pieces) {
+    // Each stage call reports into a fresh object that is then summed, so counters a
+    // stage sets (rather than increments) add up over the pieces.
+    Statistics quantizer_stats;
+    std::optional<magenta::NoteSequence> quantized =
+        QuantizeStage(piece, config_.steps_per_quarter, &quantizer_stats);
+    result.stage_stats.quantizer.Merge(quantizer_stats);
+    if (!quantized) continue;
+
+    Statistics transposition_stats;
+    const std::vector<magenta::NoteSequence> transposed =
+        TransposeStage(*quantized, {0}, &transposition_stats);
+    result.stage_stats.transposition.Merge(transposition_stats);
+
+    for (const magenta::NoteSequence& t : transposed) {
+      Statistics extractor_stats;
+      std::vector<Melody> melodies = MelodyExtractorStage(t, extractor_options_, &extractor_stats);
+      result.stage_stats.extractor.Merge(extractor_stats);
+      for (Melody& m : melodies) {
+        SquashMelody(&m.events, config_.min_note, config_.max_note, config_.transpose_to_key);
+        const EncodedMelody encoded = encoder_->Encode(m.events);
+        result.num_steps += static_cast<int64_t>(encoded.num_steps());
+        result.examples.push_back(SerializeSequenceExample(encoded));
+      }
+    }
+  }
+  return result;
+}
+
+}  // namespace melody
