@@ -1,0 +1,177 @@
+// Fast CPU path of the attention read over a ring buffer of projected keys: one OpenBLAS
+// GEMM for the query projection, fused per-row loops (scores, softmax, context and their
+// backward) split over ctx.num_threads() by batch row. Arguments were validated by the
+// dispatcher (kernels/attention.cc).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels/cpu/attention_cpu.h"
+#include "kernels/internal/cpu_gemm.h"
+
+namespace melody::cpu {
+namespace {
+
+using attention_internal::Gemm;
+using attention_internal::ParallelFor;
+
+RingGeometry GeometryOf(const AttentionRing& ring) {
+  RingGeometry g;
+  g.C = ring.values.dim(1);
+  g.A = ring.values.dim(2);
+  g.V = ring.keys.dim(2);
+  g.Lw = ring.attn_length;
+  g.head = ring.head;
+  return g;
+}
+
+// y [B, V] = query · K_q + b_q.
+void ProjectQuery(const Tensor& query, const Tensor& query_kernel, const Tensor& query_bias,
+                  Tensor* y) {
+  const int B = static_cast<int>(query.dim(0)), Q = static_cast<int>(query.dim(1));
+  const int V = static_cast<int>(query_kernel.dim(1));
+  float* out = y->data<float>();
+  for (int b = 0; b < B; ++b) std::memcpy(out + b * V, query_bias.data<float>(), V * 4);
+  Gemm(false, false, B, V, Q, 1.0f, query.data<float>(), Q, query_kernel.data<float>(), V,
+       1.0f, out, V);
+}
+
+}  // namespace
+
+void AttentionReadRows(const RingGeometry& g, const float* y, const float* attn_v,
+                       const float* values, const float* keys, float* alpha, float* context,
+                       int64_t b0, int64_t b1) {
+  std::vector<float> scores(g.Lw);
+  for (int64_t b = b0; b < b1; ++b) {
+    const float* yb = y + b * g.V;
+    float max_score = -INFINITY;
+    for (int64_t l = 0; l < g.Lw; ++l) {
+      const float* key = keys + (b * g.C + g.Slot(l)) * g.V;
+      float s = 0.0f;
+      for (int64_t j = 0; j < g.V; ++j) s += attn_v[j] * std::tanh(key[j] + yb[j]);
+      scores[l] = s;
+      max_score = std::max(max_score, s);
+    }
+    float total = 0.0f;
+    for (int64_t l = 0; l < g.Lw; ++l) total += (scores[l] = std::exp(scores[l] - max_score));
+    float* ab = alpha + b * g.Lw;
+    for (int64_t l = 0; l < g.Lw; ++l) ab[l] = scores[l] / total;
+    float* cb = context + b * g.A;
+    std::fill(cb, cb + g.A, 0.0f);
+    for (int64_t l = 0; l < g.Lw; ++l) {
+      const float* value = values + (b * g.C + g.Slot(l)) * g.A;
+      const float w = ab[l];
+      for (int64_t k = 0; k < g.A; ++k) cb[k] += w * value[k];
+    }
+  }
+}
+
+void AttentionReadBackwardRows(const RingGeometry& g, const float* y, const float* attn_v,
+                               const float* values, const float* keys, const float* alpha,
+                               const float* d_context, float* dy, float* d_attn_v_rows,
+                               float* d_values, float* d_keys, int64_t b0, int64_t b1) {
+  std::vector<float> dalpha(g.Lw);
+  for (int64_t b = b0; b < b1; ++b) {
+    const float* ab = alpha + b * g.Lw;
+    const float* dcb = d_context + b * g.A;
+    float weighted = 0.0f;
+    for (int64_t l = 0; l < g.Lw; ++l) {
+      const int64_t slot = (b * g.C + g.Slot(l));
+      const float* value = values + slot * g.A;
+      float* dvalue = d_values + slot * g.A;
+      float da = 0.0f;
+      for (int64_t k = 0; k < g.A; ++k) {
+        da += dcb[k] * value[k];
+        dvalue[k] += ab[l] * dcb[k];
+      }
+      dalpha[l] = da;
+      weighted += ab[l] * da;
+    }
+    const float* yb = y + b * g.V;
+    float* dyb = dy + b * g.V;
+    float* dvb = d_attn_v_rows + b * g.V;
+    std::fill(dyb, dyb + g.V, 0.0f);
+    for (int64_t l = 0; l < g.Lw; ++l) {
+      const float ds = ab[l] * (dalpha[l] - weighted);
+      const int64_t slot = (b * g.C + g.Slot(l));
+      const float* key = keys + slot * g.V;
+      float* dkey = d_keys + slot * g.V;
+      for (int64_t j = 0; j < g.V; ++j) {
+        const float u = std::tanh(key[j] + yb[j]);
+        dvb[j] += ds * u;
+        const float dpre = ds * attn_v[j] * (1.0f - u * u);
+        dyb[j] += dpre;
+        dkey[j] += dpre;
+      }
+    }
+  }
+}
+
+void AttentionProjectKeys(Context& ctx, const Tensor& values, const Tensor& attn_w,
+                          Tensor* keys) {
+  const int R = static_cast<int>(values.dim(0)), A = static_cast<int>(values.dim(1));
+  const int V = static_cast<int>(keys->dim(1));
+  Gemm(false, false, R, V, A, 1.0f, values.data<float>(), A, attn_w.data<float>(), V, 0.0f,
+       keys->data<float>(), V);
+}
+
+void AttentionProjectKeysBackward(Context& ctx, const Tensor& values, const Tensor& attn_w,
+                                  const Tensor& d_keys, Tensor* d_values, Tensor* d_attn_w) {
+  const int R = static_cast<int>(values.dim(0)), A = static_cast<int>(values.dim(1));
+  const int V = static_cast<int>(d_keys.dim(1));
+  if (d_values != nullptr) {
+    Gemm(false, true, R, A, V, 1.0f, d_keys.data<float>(), V, attn_w.data<float>(), V, 1.0f,
+         d_values->data<float>(), A);
+  }
+  Gemm(true, false, A, V, R, 1.0f, values.data<float>(), A, d_keys.data<float>(), V, 1.0f,
+       d_attn_w->data<float>(), V);
+}
+
+void AttentionReadForward(Context& ctx, const Tensor& query, const Tensor& query_kernel,
+                          const Tensor& query_bias, const Tensor& attn_v,
+                          const AttentionRing& ring, Tensor* y, Tensor* alpha,
+                          Tensor* context) {
+  ProjectQuery(query, query_kernel, query_bias, y);
+  const RingGeometry g = GeometryOf(ring);
+  ParallelFor(query.dim(0), ctx.num_threads(), [&](int64_t b0, int64_t b1) {
+    AttentionReadRows(g, y->data<float>(), attn_v.data<float>(), ring.values.data<float>(),
+                      ring.keys.data<float>(), alpha->data<float>(), context->data<float>(),
+                      b0, b1);
+  });
+}
+
+void AttentionReadBackward(Context& ctx, const Tensor& query, const Tensor& query_kernel,
+                           const Tensor& attn_v, const AttentionRing& ring, const Tensor& y,
+                           const Tensor& alpha, const Tensor& d_context, Tensor* d_query,
+                           Tensor* d_query_kernel, Tensor* d_query_bias, Tensor* d_attn_v,
+                           Tensor* d_values, Tensor* d_keys) {
+  const RingGeometry g = GeometryOf(ring);
+  const int64_t B = query.dim(0);
+  const int Q = static_cast<int>(query.dim(1)), V = static_cast<int>(g.V);
+  std::vector<float> dy(B * V), dv_rows(B * V, 0.0f);
+  ParallelFor(B, ctx.num_threads(), [&](int64_t b0, int64_t b1) {
+    AttentionReadBackwardRows(g, y.data<float>(), attn_v.data<float>(),
+                              ring.values.data<float>(), ring.keys.data<float>(),
+                              alpha.data<float>(), d_context.data<float>(), dy.data(),
+                              dv_rows.data(), d_values->data<float>(), d_keys->data<float>(),
+                              b0, b1);
+  });
+  // Batch sums in row order: deterministic whatever the thread split.
+  float* dv = d_attn_v->data<float>();
+  float* dbq = d_query_bias->data<float>();
+  for (int64_t b = 0; b < B; ++b) {
+    for (int j = 0; j < V; ++j) {
+      dv[j] += dv_rows[b * V + j];
+      dbq[j] += dy[b * V + j];
+    }
+  }
+  Gemm(true, false, Q, V, static_cast<int>(B), 1.0f, query.data<float>(), Q, dy.data(), V,
+       1.0f, d_query_kernel->data<float>(), V);
+  if (d_query != nullptr) {
+    Gemm(false, true, static_cast<int>(B), Q, V, 1.0f, dy.data(), V,
+         query_kernel.data<float>(), V, 0.0f, d_query->data<float>(), Q);
+  }
+}
+
+}  // namespace melody::cpu

@@ -1,0 +1,47 @@
+// Fast CPU twins of the attention ops (kernels/attention.h), plus the per-row loops of the
+// attention read on raw pointers, which the attention layer (cpu/attention_layer.cc) calls
+// directly on its history buffers.
+#pragma once
+
+#include <cstdint>
+
+#include "core/context.h"
+#include "core/tensor.h"
+#include "kernels/attention.h"
+
+namespace melody::cpu {
+
+// Geometry of a ring buffer: rows of C slots; logical slot l at physical (head + l) % C.
+struct RingGeometry {
+  int64_t C = 0, A = 0, V = 0, Lw = 0, head = 0;
+  int64_t Slot(int64_t l) const { return (head + l) % C; }
+};
+
+// Scores, softmax and context for batch rows [b0, b1): y [B, V], values [B, C, A],
+// keys [B, C, V] -> alpha [B, Lw], context [B, A] (rows b0..b1-1 overwritten).
+void AttentionReadRows(const RingGeometry& g, const float* y, const float* attn_v,
+                       const float* values, const float* keys, float* alpha, float* context,
+                       int64_t b0, int64_t b1);
+
+// Backward for rows [b0, b1): dy [B, V] rows overwritten; d_attn_v_rows [B, V],
+// d_values [B, C, A], d_keys [B, C, V] accumulated (each row touches only its own data).
+void AttentionReadBackwardRows(const RingGeometry& g, const float* y, const float* attn_v,
+                               const float* values, const float* keys, const float* alpha,
+                               const float* d_context, float* dy, float* d_attn_v_rows,
+                               float* d_values, float* d_keys, int64_t b0, int64_t b1);
+
+void AttentionProjectKeys(Context& ctx, const Tensor& values, const Tensor& attn_w,
+                          Tensor* keys);
+void AttentionProjectKeysBackward(Context& ctx, const Tensor& values, const Tensor& attn_w,
+                                  const Tensor& d_keys, Tensor* d_values, Tensor* d_attn_w);
+void AttentionReadForward(Context& ctx, const Tensor& query, const Tensor& query_kernel,
+                          const Tensor& query_bias, const Tensor& attn_v,
+                          const AttentionRing& ring, Tensor* y, Tensor* alpha,
+                          Tensor* context);
+void AttentionReadBackward(Context& ctx, const Tensor& query, const Tensor& query_kernel,
+                           const Tensor& attn_v, const AttentionRing& ring, const Tensor& y,
+                           const Tensor& alpha, const Tensor& d_context, Tensor* d_query,
+                           Tensor* d_query_kernel, Tensor* d_query_bias, Tensor* d_attn_v,
+                           Tensor* d_values, Tensor* d_keys);
+
+}  // namespace melody::cpu
