@@ -1,0 +1,27 @@
+// Fast CPU element-wise LSTM gate kernels on raw row-major float arrays, shared by the
+// cell (kernels/cpu/lstm_cell.cc) and the layer (kernels/cpu/lstm_layer.cc). Rows are
+// independent, so callers split [row_begin, row_end) over threads.
+#pragma once
+
+#include <cstdint>
+
+namespace melody::cpu {
+
+// For rows r in [row_begin, row_end): z row r (4N pre-activations, `z_ld` floats apart,
+// bias NOT included) plus `bias` (4N; may be null) -> activated gates written over z
+// (i, j, f, o order: σ(i), tanh(j), σ(f + 1), σ(o)), c and h rows (ld N). c_prev may be
+// null (= zero state).
+void LstmGatesForwardRows(int64_t row_begin, int64_t row_end, int64_t n, float* z,
+                          int64_t z_ld, const float* bias, const float* c_prev,
+                          int64_t c_prev_ld, float* c, int64_t c_ld, float* h, int64_t h_ld);
+
+// For rows in [row_begin, row_end): gates (activated, ld `gates_ld`), c_prev (may be null
+// = zero), c, dh and dc (either may be null = zero) -> dz (ld dz_ld; may equal the gates
+// pointer for in-place use) and dc_prev (may be null = not needed; may alias dc).
+void LstmGatesBackwardRows(int64_t row_begin, int64_t row_end, int64_t n,
+                           const float* gates, int64_t gates_ld, const float* c_prev,
+                           int64_t c_prev_ld, const float* c, int64_t c_ld, const float* dh,
+                           int64_t dh_ld, const float* dc, int64_t dc_ld, float* dz,
+                           int64_t dz_ld, float* dc_prev, int64_t dc_prev_ld);
+
+}  // namespace melody::cpu

@@ -1,0 +1,55 @@
+// Fully connected layer y = x · W + b (model.md §2 row-vector convention, W stored
+// [in, out] as in TF), forward and backward.
+//
+// x may have any rank >= 2: its last dimension is K = W.dim(0) and all leading dimensions
+// are flattened into M rows (so [B, T, K] and [M, K] both work); y has x's leading
+// dimensions and last dimension W.dim(1). The bias is optional (undefined Tensor = none).
+//
+// CUDA: cuBLAS works column-major. A row-major [M, K] matrix is the column-major [K, M]
+// matrix with the same bytes (its transpose), so y = x·W is computed as the column-major
+// product yᵀ = Wᵀ·xᵀ: cublasSgemm(N, N, m = out, n = M, k = K, W, ld = out, x, ld = K,
+// y, ld = out). The backward products map the same way (see kernels/cuda/linear.cu).
+#pragma once
+
+#include "core/context.h"
+#include "core/tensor.h"
+
+namespace melody {
+
+// y (caller-allocated, x's leading dims + [out]) is overwritten.
+void LinearForward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
+                   Tensor* y);
+
+// Whether backward outputs are overwritten (kOverwrite) or added to (kAccumulate: += ,
+// e.g. summing weight gradients over time steps or adding dx into a residual path's
+// gradient). The mode applies to every output that is passed.
+enum class GradMode { kOverwrite, kAccumulate };
+
+// Given dy (same shape as y): dx = dy · Wᵀ (x's shape), dw = xᵀ · dy ([K, out]),
+// db = column sums of dy ([out]). Each output may be nullptr when not needed.
+void LinearBackward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& dy,
+                    Tensor* dx, Tensor* dw, Tensor* db, GradMode mode);
+
+namespace reference {
+// Plain loops, CPU only, T = float or double. Same contracts as above.
+template <typename T>
+void LinearForward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor* y);
+template <typename T>
+void LinearBackward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx,
+                    Tensor* dw, Tensor* db, GradMode mode);
+}  // namespace reference
+
+namespace internal {
+// Shape bookkeeping shared by all implementations: validates the arguments (dtype = the
+// x dtype, everything on x's device) and returns M, K and out.
+struct LinearDims {
+  int64_t rows = 0, in = 0, out = 0;
+};
+LinearDims CheckLinearForward(const char* op, const Tensor& x, const Tensor& w,
+                              const Tensor& b, const Tensor* y);
+LinearDims CheckLinearBackward(const char* op, const Tensor& x, const Tensor& w,
+                               const Tensor& dy, const Tensor* dx, const Tensor* dw,
+                               const Tensor* db);
+}  // namespace internal
+
+}  // namespace melody
