@@ -1,0 +1,335 @@
+#include "apps/lib/convert_dir.h"
+
+#include <dirent.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+
+#include <glog/logging.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include "core/error.h"
+#include "core/file_util.h"
+#include "core/proto_util.h"
+#include "core/tfrecord.h"
+#include "data/midi_reader.h"
+
+namespace melody {
+
+std::string MidiNoteSequenceId(const std::string& collection_name, const std::string& filename) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  MELODY_REQUIRE(EVP_Digest(filename.data(), filename.size(), digest, &length, EVP_sha1(), nullptr))
+      << "SHA-1 of '" << filename << "' failed";
+  static const char* hex = "0123456789abcdef";
+  std::string id = "/id/midi/" + collection_name + "/";
+  for (unsigned i = 0; i < length; ++i) {
+    id.push_back(hex[digest[i] >> 4]);
+    id.push_back(hex[digest[i] & 15]);
+  }
+  return id;
+}
+
+namespace {
+
+// ---- walk ----------------------------------------------------------------------------
+
+// One step of the walk, in the order the reference would log/convert it.
+struct WalkItem {
+  enum Kind { kEnterDirectory, kMidiFile, kNoConverter, kUnlistable } kind;
+  std::string path;      // as shown in messages: input_dir/sub/name
+  std::string filename;  // kMidiFile: relative to input_dir, '/'-separated
+  std::string reason;    // kUnlistable
+};
+
+bool EndsWithIgnoringCase(const std::string& s, const std::string& suffix) {
+  if (s.size() < suffix.size()) return false;
+  // `suffix` is lower case.
+  return std::equal(suffix.begin(), suffix.end(), s.end() - suffix.size(), [](char lower, char c) {
+    return std::tolower(static_cast<unsigned char>(c)) == lower;
+  });
+}
+
+bool IsMidiName(const std::string& path) {
+  return EndsWithIgnoringCase(path, ".mid") || EndsWithIgnoringCase(path, ".midi");
+}
+
+// MusicXML and ABC files go to converters of their own in the reference, even when they
+// are directories; this port has none, so they get the "no converter" warning.
+bool IsOtherScoreName(const std::string& path) {
+  return EndsWithIgnoringCase(path, ".xml") || EndsWithIgnoringCase(path, ".mxl") ||
+         EndsWithIgnoringCase(path, ".abc");
+}
+
+// Entry names of `dir` (without "." and ".."), sorted byte-wise. The reference uses the
+// file system's order, which is not defined; sorting makes output reproducible.
+std::vector<std::string> ListSorted(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) MELODY_FAIL() << dir << ": cannot list directory: " << std::strerror(errno);
+  std::vector<std::string> names;
+  errno = 0;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") names.push_back(std::move(name));
+  }
+  int err = errno;
+  ::closedir(d);
+  if (err) MELODY_FAIL() << dir << ": error while listing directory: " << std::strerror(err);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+class DirectoryWalker {
+ public:
+  DirectoryWalker(std::string root, bool recursive) : root_(std::move(root)), recursive_(recursive) {}
+
+  std::vector<WalkItem> Walk() {
+    Visit("");
+    return std::move(items_);
+  }
+
+ private:
+  // The directory as the reference names it: os.path.join(root, sub), so the top level
+  // ends with a separator ("midis/").
+  std::string DirectoryPath(const std::string& sub) const {
+    std::string base = root_.empty() || root_.back() == '/' ? root_ : root_ + "/";
+    return base + sub;
+  }
+
+  void Visit(const std::string& sub) {
+    std::string dir = DirectoryPath(sub);
+    std::vector<std::string> names;
+    if (sub.empty()) {
+      FirstVisit(dir);
+      names = ListSorted(dir);  // the top level must be listable: let the error out
+    } else {
+      try {
+        if (!FirstVisit(dir)) MELODY_FAIL() << dir << ": directory already visited (link cycle)";
+        names = ListSorted(dir);
+      } catch (const Error& e) {
+        items_.push_back({WalkItem::kUnlistable, dir, "", e.what()});
+        return;
+      }
+    }
+    items_.push_back({WalkItem::kEnterDirectory, dir, "", ""});
+    std::vector<std::string> subdirectories;
+    for (const std::string& name : names) {
+      std::string path = JoinPath(dir, name);
+      std::string relative = JoinPath(sub, name);
+      if (IsMidiName(path)) {
+        items_.push_back({WalkItem::kMidiFile, path, relative, ""});
+      } else if (!IsOtherScoreName(path) && recursive_ && IsDirectory(path)) {
+        subdirectories.push_back(relative);
+      } else {
+        items_.push_back({WalkItem::kNoConverter, path, "", ""});
+      }
+    }
+    for (const std::string& s : subdirectories) Visit(s);
+  }
+
+  // Symbolic links can make a directory its own descendant; visit each directory once.
+  bool FirstVisit(const std::string& dir) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0) return true;  // ListSorted reports the error
+    return visited_.insert({st.st_dev, st.st_ino}).second;
+  }
+
+  std::string root_;
+  bool recursive_;
+  std::vector<WalkItem> items_;
+  std::set<std::pair<dev_t, ino_t>> visited_;
+};
+
+// ---- conversion ------------------------------------------------------------------------
+
+struct Outcome {
+  std::string record;  // serialized NoteSequence when ok
+  std::string error;   // otherwise
+  bool ok = false;
+  bool unparsable = false;
+  uint64_t input_bytes = 0;
+};
+
+Outcome ConvertMidiFile(const WalkItem& item, const std::string& collection_name) {
+  Outcome out;
+  try {
+    std::string bytes = ReadFileToString(item.path);
+    out.input_bytes = bytes.size();
+    magenta::NoteSequence sequence;
+    try {
+      sequence = MidiToNoteSequence(bytes);
+    } catch (const MidiConversionError& e) {
+      out.unparsable = true;
+      out.error = e.what();
+      return out;
+    }
+    sequence.set_id(MidiNoteSequenceId(collection_name, item.filename));
+    sequence.set_filename(item.filename);
+    sequence.set_collection_name(collection_name);
+    out.record = SerializeDeterministic(sequence);
+    out.ok = true;
+  } catch (const std::exception& e) {
+    out.error = e.what();
+  }
+  return out;
+}
+
+// Converts tasks on `num_threads` workers and hands the outcomes back strictly in task
+// order. Workers run at most `window` tasks ahead of the consumer, so memory stays
+// bounded however large the directory is.
+class OrderedConverter {
+ public:
+  OrderedConverter(const std::vector<const WalkItem*>& tasks, std::string collection_name,
+                   int num_threads)
+      : tasks_(tasks),
+        collection_name_(std::move(collection_name)),
+        slots_(tasks.size()),
+        window_(std::max<size_t>(64, 8 * static_cast<size_t>(num_threads))) {
+    for (int i = 0; i < num_threads; ++i) workers_.emplace_back([this] { Work(); });
+  }
+
+  ~OrderedConverter() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    work_available_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+  // Outcome of task `index`; call with index 0, 1, 2, ... in turn.
+  Outcome Take(size_t index) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    outcome_ready_.wait(lock, [&] { return slots_[index].has_value(); });
+    Outcome out = std::move(*slots_[index]);
+    slots_[index].reset();
+    consumed_ = index + 1;
+    lock.unlock();
+    work_available_.notify_all();
+    return out;
+  }
+
+ private:
+  void Work() {
+    for (;;) {
+      size_t index;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        work_available_.wait(lock, [&] {
+          return stopping_ || next_ >= tasks_.size() || next_ < consumed_ + window_;
+        });
+        if (stopping_ || next_ >= tasks_.size()) return;
+        index = next_++;
+      }
+      Outcome outcome = ConvertMidiFile(*tasks_[index], collection_name_);
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        slots_[index] = std::move(outcome);
+      }
+      outcome_ready_.notify_all();
+    }
+  }
+
+  const std::vector<const WalkItem*>& tasks_;
+  const std::string collection_name_;
+  std::vector<std::optional<Outcome>> slots_;
+  const size_t window_;
+  std::mutex mutex_;
+  std::condition_variable work_available_, outcome_ready_;
+  size_t next_ = 0, consumed_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+int ResolveThreads(int requested) {
+  MELODY_REQUIRE(requested >= 0) << "num_threads must be >= 0 (0 = all cores), got " << requested;
+  if (requested > 0) return requested;
+  unsigned cores = std::thread::hardware_concurrency();
+  return cores ? static_cast<int>(cores) : 1;
+}
+
+}  // namespace
+
+ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  MELODY_REQUIRE(!options.input_dir.empty()) << "input directory not given";
+  MELODY_REQUIRE(!options.output_file.empty()) << "output file not given";
+  const std::string input_dir = ExpandUser(options.input_dir);
+  const std::string output_file = ExpandUser(options.output_file);
+  MELODY_REQUIRE(PathExists(input_dir)) << input_dir << ": input directory does not exist";
+  MELODY_REQUIRE(IsDirectory(input_dir)) << input_dir << ": input path is not a directory";
+  MELODY_REQUIRE(!IsDirectory(output_file)) << output_file << ": output file is a directory";
+
+  ConvertDirResult result;
+  result.num_threads = ResolveThreads(options.num_threads);
+  // As in the reference: the base name of the path as given, so "data/" gives "".
+  const std::string collection_name = Basename(input_dir);
+
+  // Open the output first so an unwritable destination fails before any work.
+  MakeDirectories(Dirname(output_file));
+  TFRecordWriter writer(output_file);
+
+  std::vector<WalkItem> items = DirectoryWalker(input_dir, options.recursive).Walk();
+  std::vector<const WalkItem*> tasks;
+  for (const WalkItem& item : items)
+    if (item.kind == WalkItem::kMidiFile) tasks.push_back(&item);
+  LOG(INFO) << "Found " << tasks.size() << " MIDI files; converting with "
+            << result.num_threads << " thread(s).";
+
+  {
+    OrderedConverter converter(tasks, collection_name, result.num_threads);
+    size_t next_task = 0;
+    for (const WalkItem& item : items) {
+      switch (item.kind) {
+        case WalkItem::kEnterDirectory:
+          LOG(INFO) << "Converting files in '" << item.path << "'.";
+          break;
+        case WalkItem::kNoConverter:
+          LOG(WARNING) << "Unable to find a converter for file " << item.path;
+          result.no_converter.push_back(item.path);
+          break;
+        case WalkItem::kUnlistable:
+          LOG(ERROR) << "Skipping directory: " << item.reason;
+          result.failures.push_back({item.path, item.reason, false});
+          break;
+        case WalkItem::kMidiFile: {
+          Outcome outcome = converter.Take(next_task++);
+          result.input_bytes += outcome.input_bytes;
+          if (outcome.ok) {
+            writer.Write(outcome.record);
+            ++result.converted;
+            LOG(INFO) << "Converted MIDI file " << item.path << ".";
+          } else if (outcome.unparsable) {
+            LOG(WARNING) << "Could not parse MIDI file " << item.path
+                         << ". It will be skipped. Error was: " << outcome.error;
+            result.failures.push_back({item.path, outcome.error, true});
+          } else {
+            LOG(ERROR) << "'" << item.path << "' generated an exception: " << outcome.error;
+            result.failures.push_back({item.path, outcome.error, false});
+          }
+          break;
+        }
+      }
+    }
+  }
+  writer.Close();
+  result.failed = static_cast<int64_t>(result.failures.size());
+  struct stat st;
+  if (::stat(output_file.c_str(), &st) == 0) result.output_bytes = static_cast<uint64_t>(st.st_size);
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  LOG(INFO) << "Converted " << result.converted << " file(s), " << result.failed
+            << " failed, in " << result.seconds << " s; wrote " << output_file << ".";
+  return result;
+}
+
+}  // namespace melody

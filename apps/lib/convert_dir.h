@@ -1,0 +1,45 @@
+// convert_dir_to_note_sequences: a directory of MIDI files -> one TFRecord of serialized
+// NoteSequences (shared/spec/data-pipeline.md §6, apps.md §7).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace melody {
+
+struct ConvertDirOptions {
+  std::string input_dir;    // `~` is expanded; its base name (as given) is the collection
+  std::string output_file;  // `~` is expanded; parent created; replaced atomically
+  bool recursive = false;   // descend into sub-directories (after the parent's files)
+  int num_threads = 0;      // parsing threads; 0 = all cores. Output does not depend on it.
+};
+
+// A file that was handed to the MIDI converter and skipped.
+struct ConvertDirFailure {
+  std::string path;    // input_dir joined with the relative file name
+  std::string reason;  // why it was skipped
+  bool unparsable;     // true: the MIDI converter rejected the bytes; false: other error
+};
+
+struct ConvertDirResult {
+  int64_t converted = 0;                    // records written
+  int64_t failed = 0;                       // == failures.size()
+  std::vector<ConvertDirFailure> failures;  // in walk order
+  std::vector<std::string> no_converter;    // entries with no converter, in walk order
+  uint64_t input_bytes = 0;                 // bytes of the converted MIDI files
+  uint64_t output_bytes = 0;                // size of the TFRecord file
+  int num_threads = 0;                      // parsing threads used
+  double seconds = 0.0;                     // wall time
+};
+
+// Walks input_dir in byte-wise sorted order and writes one record per MIDI file
+// (.mid/.midi in any case) that converts; files that do not are logged and skipped.
+// Throws melody::Error when input_dir is not a directory or the output cannot be
+// written (nothing is left at output_file then).
+ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options);
+
+// "/id/midi/<collection_name>/<lower-case hex SHA-1 of filename>".
+std::string MidiNoteSequenceId(const std::string& collection_name, const std::string& filename);
+
+}  // namespace melody
