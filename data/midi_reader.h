@@ -5,16 +5,10 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "data/midi_file.h"  // MidiConversionError
 #include "music.pb.h"
 
 namespace melody {
-
-// A file the reference would reject (its MIDIConversionError). The message says what is
-// wrong; callers prefix the file name.
-class MidiConversionError : public Error {
- public:
-  using Error::Error;
-};
 
 // Any byte string gives a NoteSequence or a MidiConversionError: never a crash, a hang or
 // an allocation proportional to tick values. id, filename and collection_name stay empty.
