@@ -26,8 +26,7 @@ void AttentionReadBackward(Context& ctx, const Tensor& query, const Tensor& quer
                            Tensor* d_values, Tensor* d_keys);
 
 // Raw-pointer launches used by the attention layer's step loop (all pointers on the
-// device, float32, stream-ordered on `stream`). Ring geometry as in attention.h; rows
-// whose `active` flag is 0 are skipped when `active` is non-null (their outputs untouched).
+// device, float32, stream-ordered on `stream`). Ring geometry as in attention.h.
 void LaunchAttentionReadForward(cudaStream_t stream, int64_t B, int64_t C, int64_t A,
                                 int64_t V, int64_t Lw, int64_t head, const float* y,
                                 const float* attn_v, const float* values, const float* keys,
@@ -41,6 +40,9 @@ void LaunchAttentionReadBackward(cudaStream_t stream, int64_t B, int64_t C, int6
 // out[j] += Σ_r rows[r, j] (r = 0..R-1 in order; deterministic).
 void LaunchSumRowsAccumulate(cudaStream_t stream, int64_t R, int64_t V, const float* rows,
                              float* out);
+// out [R, V]: every row = bias [V].
+void LaunchBroadcastRows(cudaStream_t stream, int64_t R, int64_t V, const float* bias,
+                         float* out);
 
 }  // namespace melody::cuda
 #endif  // MELODY_HAVE_CUDA

@@ -53,6 +53,12 @@ ReadCase MakeCase(const ReadShape& s, uint32_t seed) {
   return c;
 }
 
+// Zeros made on the CPU and copied: a synchronous copy, ordered before any op on the
+// context's (non-blocking) stream.
+Tensor ZerosOn(const Shape& shape, Device dev) {
+  return Tensor::Zeros(shape, DType::kFloat32).CopyTo(dev);
+}
+
 // Results of the fast path, with the ring gradients folded back onto the logical window.
 struct FastResult {
   Tensor y, alpha, context, d_query, d_query_kernel, d_query_bias, d_attn_v, d_attn_w,
@@ -78,22 +84,24 @@ FastResult RunFast(Context& ctx, const ReadShape& s, const ReadCase& cpu_case) {
   AttentionReadForward(ctx, query, kq, bq, v, ring, &y, &alpha, &context);
 
   Tensor d_query({s.B, s.Q}, DType::kFloat32, dev);
-  Tensor d_kq = Tensor::Zeros({s.Q, s.V}, DType::kFloat32, dev);
-  Tensor d_bq = Tensor::Zeros({s.V}, DType::kFloat32, dev);
-  Tensor d_v = Tensor::Zeros({s.V}, DType::kFloat32, dev);
-  Tensor d_values = Tensor::Zeros({s.B, s.C, s.A}, DType::kFloat32, dev);
-  Tensor d_keys = Tensor::Zeros({s.B, s.C, s.V}, DType::kFloat32, dev);
+  Tensor d_kq = ZerosOn({s.Q, s.V}, dev);
+  Tensor d_bq = ZerosOn({s.V}, dev);
+  Tensor d_v = ZerosOn({s.V}, dev);
+  Tensor d_values = ZerosOn({s.B, s.C, s.A}, dev);
+  Tensor d_keys = ZerosOn({s.B, s.C, s.V}, dev);
   AttentionReadBackward(ctx, query, kq, v, ring, y, alpha, on(cpu_case.d_context), &d_query,
                         &d_kq, &d_bq, &d_v, &d_values, &d_keys);
+  ctx.Synchronize();
   FastResult r;
   r.d_values = d_values.CopyTo(Device::CPU());
   r.d_keys = d_keys.CopyTo(Device::CPU());
   // Fold the key gradients through the key projection (done once per entry in the layer).
-  Tensor d_attn_w = Tensor::Zeros({1, 1, s.A, s.V}, DType::kFloat32, dev);
+  Tensor d_attn_w = ZerosOn({1, 1, s.A, s.V}, dev);
   Tensor d_values_total = d_values.Clone().Reshaped({s.B * s.C, s.A});
   AttentionProjectKeysBackward(ctx, ring.values.Reshaped({s.B * s.C, s.A}), attn_w,
                                d_keys.Reshaped({s.B * s.C, s.V}), &d_values_total,
                                &d_attn_w);
+  ctx.Synchronize();
   const Tensor total = d_values_total.CopyTo(Device::CPU());
   r.d_window = Tensor({s.B, s.Lw, s.A}, DType::kFloat32);
   for (int64_t b = 0; b < s.B; ++b)
