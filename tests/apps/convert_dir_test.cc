@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -265,6 +266,32 @@ TEST_F(ConvertDirTest, OutputDoesNotDependOnThreadCount) {
     EXPECT_TRUE(one.file == four.file) << input;
     EXPECT_EQ(one.result.converted, four.result.converted);
     EXPECT_EQ(one.result.failed, four.result.failed);
+  }
+}
+
+// The shipped example tunes convert cleanly, and are the same tunes as the reference's
+// Nottingham set: with the identity fields set as the reference's index has them, every
+// record equals the reference's record for that file.
+TEST_F(ConvertDirTest, ShippedExamplesConvertAndMatchNottinghamIndex) {
+  Conversion run = Convert(testing::SourcePath("examples/midi"), false);
+  EXPECT_EQ(run.result.converted, 32);
+  EXPECT_EQ(run.result.failed, 0);
+  ASSERT_EQ(run.result.no_converter.size(), 1u);
+  EXPECT_EQ(Basename(run.result.no_converter[0]), "LICENSE.md");
+  if (!testing::HaveShared("golden/convert_dir/nottingham_index.json"))
+    GTEST_SKIP() << "shared data not found: golden/convert_dir/nottingham_index.json";
+  nlohmann::json index = LoadJson(SharedPath("golden/convert_dir/nottingham_index.json"));
+  std::map<std::string, nlohmann::json> by_name;
+  for (const auto& e : index["records"]) by_name[e["filename"]] = e;
+  for (const auto& record : run.records) {
+    magenta::NoteSequence seq;
+    ParseProtoOrThrow(record, &seq, "example record");
+    EXPECT_EQ(seq.collection_name(), "midi");
+    ASSERT_TRUE(by_name.count(seq.filename())) << seq.filename();
+    const auto& expected = by_name[seq.filename()];
+    seq.set_collection_name(index["collection_name"]);
+    seq.set_id(expected["id"]);
+    EXPECT_EQ(Sha256Hex(SerializeDeterministic(seq)), expected["serialized_sha256"]) << seq.filename();
   }
 }
 
