@@ -24,7 +24,9 @@
 //     melody::Error naming the argument;
 //   * "overwritten" outputs are fully written; "accumulated" outputs get += (zero them
 //     before the first step of a sequence);
-//   * dh / dc from above may be undefined Tensors (= zero gradient).
+//   * dh / dc from above may be undefined Tensors (= zero gradient);
+//   * on CUDA, LstmCellBackward keeps dz in ctx.Workspace(): a caller must not hold a
+//     workspace pointer across the call. The CPU path uses its own scratch memory.
 #pragma once
 
 #include "core/context.h"
