@@ -162,6 +162,8 @@ struct Outcome {
 Outcome ConvertMidiFile(const WalkItem& item, const std::string& collection_name) {
   Outcome out;
   try {
+    // A directory with a MIDI-like name reaches here, as in the reference; say so plainly.
+    if (IsDirectory(item.path)) MELODY_FAIL() << "is a directory, not a MIDI file";
     std::string bytes = ReadFileToString(item.path);
     out.input_bytes = bytes.size();
     magenta::NoteSequence sequence;
