@@ -357,17 +357,18 @@ TempoMap BuildTempoMap(const magenta::NoteSequence& seq, int resolution) {
   double initial_qpm = initial ? initial->qpm() : kDefaultQpm;
   check_qpm(initial_qpm);
   TempoMap map(resolution, initial_qpm);
-  double previous_time = 0.0;
+  int64_t previous_tick = 0;
   for (const auto& tempo : seq.tempos()) {
     if (initial && tempo.time() == initial->time() && tempo.qpm() == initial->qpm()) continue;
     check_qpm(tempo.qpm());
-    // pretty_midi keeps tempo changes in insertion order; out-of-order times would give
-    // it a table that is not monotonic, so we refuse them instead.
-    MELODY_REQUIRE(tempo.time() >= previous_time)
-        << "MIDI writer: tempo changes are not in time order (" << tempo.time() << " s after "
-        << previous_time << " s)";
-    previous_time = tempo.time();
     int64_t tick = map.TimeToTick(tempo.time(), "tempo");
+    // pretty_midi keeps tempo changes in insertion order and builds its tick table as if
+    // their ticks never decrease; out-of-order tempos would give it a table that is not
+    // monotonic, so we refuse them instead.
+    MELODY_REQUIRE(tick >= previous_tick)
+        << "MIDI writer: tempo changes are not in time order (tempo at " << tempo.time()
+        << " s falls before an earlier entry's tick " << previous_tick << ")";
+    previous_tick = tick;
     map.Append(tick, 60.0 / (resolution * tempo.qpm()));
   }
   return map;
