@@ -62,4 +62,16 @@ inline ::testing::AssertionResult AllClose(const Tensor& actual, const Tensor& e
   return ::testing::AssertionSuccess();
 }
 
+// As AllClose, with the absolute tolerance scaled by the largest |expected| of the tensor
+// (at least 1): for results of long float32 recurrences, whose rounding error grows with
+// the magnitude of the terms that were summed, not with each element's own value.
+inline ::testing::AssertionResult AllCloseScaled(const Tensor& actual, const Tensor& expected,
+                                                 double abs_tol, double rel_tol,
+                                                 const std::string& what, uint32_t seed) {
+  double scale = 1.0;
+  for (int64_t i = 0; i < expected.numel(); ++i)
+    scale = std::max(scale, std::fabs(AnyValueAt(expected, i)));
+  return AllClose(actual, expected, abs_tol * scale, rel_tol, what + " (abs tol scaled by max |expected|)", seed);
+}
+
 }  // namespace melody::attention_test

@@ -1,0 +1,108 @@
+// The attention-wrapped LSTM layer (layer 0 of attention_rnn; model.md §2.5, §2.7) over a
+// padded batch, forward and backward. Per step t, for every sequence b with t < len[b]:
+//
+//   x'    = [x_t ; a_prev] · K_in + b_in            K_in [I + N, I]   (input projection)
+//   c, h  = BasicLSTMCell(x', (c_prev, h_prev))      kernel [I + N, 4N] (kernels/lstm_cell.h)
+//   y     = [c ; h] · K_q + b_q                     K_q [2N, N]
+//   a_t   = attention read of y over the window     (kernels/attention.h; the window holds
+//                                                     the last Lw outputs, before out_t)
+//   out_t = [h ; a_t] · K_out + b_out               K_out [2N, N]
+//   window <- drop oldest, append out_t
+//
+// Steps t >= len[b] output 0 and carry the whole state (c, h, a, window) unchanged
+// (dynamic_rnn). out_t is what the next layer receives; dropout is the caller's business.
+//
+// The fast paths keep the window as a history of Lw + T entries per sequence (the initial
+// window, then every output), each with its key projection out·attn_w computed once when
+// the entry is appended: the window of step t is entries t .. t+Lw-1, i.e. the ring buffer
+// of kernels/attention.h with capacity Lw + T and head t. The literal reference
+// (namespace reference) instead shifts a [Lw, N] window and re-projects it at every step.
+//
+// Forward saves per-step activations (AttentionLayerActivations); backward runs the steps
+// in reverse and returns the input gradient. Gradients w.r.t. the initial state are not
+// computed (training starts from the zero state); the initial window still enters d attn_w
+// through its keys.
+#pragma once
+
+#include <cstdint>
+
+#include "core/context.h"
+#include "core/tensor.h"
+
+namespace melody {
+
+// Variables of cell_0/attention_cell_wrapper (model.md §3.2), in TF's layouts.
+struct AttentionLayerWeights {
+  Tensor input_kernel;   // attention_cell_wrapper/kernel                    [I + N, I]
+  Tensor input_bias;     // attention_cell_wrapper/bias                      [I]
+  Tensor lstm_kernel;    // .../basic_lstm_cell/kernel                       [I + N, 4N]
+  Tensor lstm_bias;      // .../basic_lstm_cell/bias (no forget bias)        [4N]
+  Tensor attn_w;         // .../attention/attn_w                             [1, 1, N, N]
+  Tensor attn_v;         // .../attention/attn_v                             [N]
+  Tensor query_kernel;   // .../attention/kernel                             [2N, N]
+  Tensor query_bias;     // .../attention/bias                               [N]
+  Tensor output_kernel;  // .../attn_output_projection/kernel                [2N, N]
+  Tensor output_bias;    // .../attn_output_projection/bias                  [N]
+};
+
+// Zero-filled tensors with the shapes of `like` (for gradients), on `device`, same dtype.
+AttentionLayerWeights ZerosLikeWeights(const AttentionLayerWeights& like, Device device);
+
+// The wrapper's state (model.md §2.8 order c, h, attns, window).
+struct AttentionLayerState {
+  Tensor c, h;    // [B, N]
+  Tensor attns;   // [B, N]
+  Tensor window;  // [B, Lw, N], oldest first (the flattened [B, Lw·N] state, viewed 3-D)
+};
+
+// What forward keeps for backward (device tensors; layouts are internal to the fast paths).
+struct AttentionLayerActivations {
+  int64_t batch = 0, time = 0, input_size = 0, num_units = 0, attn_length = 0;
+  int64_t steps = 0;          // the loop count: the longest length in the batch
+  Tensor lengths_host;        // [B] int32 on the CPU
+  Tensor lengths;             // [B] int32 on the device
+  Tensor x_proj;              // [B, T, I]      x' of every step
+  Tensor gates;               // [T, B, 4N]     activated LSTM gates
+  Tensor state;               // [T + 1, B, 2N] [c_t ; h_t], index 0 = initial state
+  Tensor attns;               // [T + 1, B, N]  a_t, index 0 = initial attns
+  Tensor y;                   // [T, B, N]      query projections
+  Tensor alpha;               // [T, B, Lw]     attention weights
+  Tensor history_values;      // [B, Lw + T, N] initial window, then out_0 .. out_{T-1}
+  Tensor history_keys;        // [B, Lw + T, N] their key projections
+};
+
+// inputs [B, T, I] float32 on ctx.device(); lengths [B] int32 on the CPU or ctx.device()
+// (each in [0, T]); attn_length >= 1; initial may be null (zero state).
+// Overwritten: outputs [B, T, N]. Optional: activations (needed for backward),
+// final_state (allocated by the function; the state after len[b] steps of sequence b).
+void AttentionLayerForward(Context& ctx, const Tensor& inputs, const Tensor& lengths,
+                           const AttentionLayerWeights& weights, int attn_length,
+                           const AttentionLayerState* initial, Tensor* outputs,
+                           AttentionLayerActivations* activations,
+                           AttentionLayerState* final_state);
+
+// d_outputs [B, T, N] (positions t >= len[b] are ignored). Accumulated (+=): every tensor
+// of *grads (same shapes as the weights). Overwritten: d_inputs [B, T, I] (may be null).
+void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
+                            const AttentionLayerWeights& weights,
+                            const AttentionLayerActivations& activations,
+                            const Tensor& d_outputs, AttentionLayerWeights* grads,
+                            Tensor* d_inputs);
+
+namespace reference {
+// Literal per-sequence loops of model.md §2.5/§2.7 on the CPU, T = float or double (all
+// tensors of that dtype; lengths int32). Same contracts as above; the backward recomputes
+// the forward itself.
+template <typename T>
+void AttentionLayerForward(const Tensor& inputs, const Tensor& lengths,
+                           const AttentionLayerWeights& weights, int attn_length,
+                           const AttentionLayerState* initial, Tensor* outputs,
+                           AttentionLayerState* final_state);
+template <typename T>
+void AttentionLayerBackward(const Tensor& inputs, const Tensor& lengths,
+                            const AttentionLayerWeights& weights, int attn_length,
+                            const AttentionLayerState* initial, const Tensor& d_outputs,
+                            AttentionLayerWeights* grads, Tensor* d_inputs);
+}  // namespace reference
+
+}  // namespace melody

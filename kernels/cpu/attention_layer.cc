@@ -1,0 +1,248 @@
+// Fast CPU path of the attention layer: per-step OpenBLAS GEMMs on strided views of the
+// saved activations (no concatenation copies), the LSTM gate loops of lstm_gates_cpu.h,
+// and the attention read rows of attention_cpu.h over the key history (each output's key
+// projected once, when it enters the window). The x part of the input projection is one
+// GEMM over all steps before the loop; in backward the matching x-side products
+// (d inputs, d K_in[x rows], d b_in) and d attn_w are single GEMMs after the loop.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/cpu/attention_cpu.h"
+#include "kernels/cpu/attention_layer_cpu.h"
+#include "kernels/cpu/blas.h"
+#include "kernels/cpu/lstm_gates_cpu.h"
+#include "kernels/cpu/parallel_for.h"
+
+namespace melody::cpu {
+namespace {
+
+constexpr int64_t kRowsPerChunk = 8;  // LSTM gate rows per thread chunk
+
+// out rows (m rows, `ld` floats apart) = bias [n].
+void BroadcastRows(int64_t m, int64_t n, const float* bias, float* out, int64_t ld) {
+  for (int64_t r = 0; r < m; ++r) std::memcpy(out + r * ld, bias, n * sizeof(float));
+}
+
+// out[j] += Σ_r rows[r * ld + j], rows in order (deterministic).
+void SumRowsAccumulate(int64_t m, int64_t n, const float* rows, int64_t ld, float* out) {
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t j = 0; j < n; ++j) out[j] += rows[r * ld + j];
+}
+
+struct Dims {
+  int64_t B, T, I, N, Lw, H;  // H = Lw + T history entries per sequence
+};
+
+Dims DimsOf(const AttentionLayerActivations& act) {
+  return {act.batch, act.time, act.input_size, act.num_units, act.attn_length,
+          act.attn_length + act.time};
+}
+
+}  // namespace
+
+void AttentionLayerForward(Context& ctx, const Tensor& inputs,
+                           const AttentionLayerWeights& w,
+                           const AttentionLayerState* initial, AttentionLayerActivations& act,
+                           Tensor* outputs, AttentionLayerState* final_state) {
+  const Dims d = DimsOf(act);
+  const int64_t B = d.B, T = d.T, I = d.I, N = d.N, Lw = d.Lw, H = d.H;
+  const int32_t* len = act.lengths_host.data<int32_t>();
+  const float* k_in = w.input_kernel.data<float>();
+  const float* k_lstm = w.lstm_kernel.data<float>();
+  const float* k_out = w.output_kernel.data<float>();
+  const float* attn_w = w.attn_w.data<float>();
+  float* x_proj = act.x_proj.data<float>();
+  float* gates = act.gates.data<float>();
+  float* state = act.state.data<float>();
+  float* attns = act.attns.data<float>();
+  float* y = act.y.data<float>();
+  float* alpha = act.alpha.data<float>();
+  float* hv = act.history_values.data<float>();
+  float* hk = act.history_keys.data<float>();
+  float* out = outputs->data<float>();
+
+  // Initial state: [c ; h] rows, attns, and the initial window with its keys.
+  act.history_values.SetZero();
+  act.history_keys.SetZero();
+  act.state.SetZero();
+  act.attns.SetZero();
+  if (initial) {
+    for (int64_t b = 0; b < B; ++b) {
+      std::memcpy(state + b * 2 * N, initial->c.data<float>() + b * N, N * 4);
+      std::memcpy(state + b * 2 * N + N, initial->h.data<float>() + b * N, N * 4);
+      std::memcpy(hv + b * H * N, initial->window.data<float>() + b * Lw * N, Lw * N * 4);
+      Sgemm(false, false, Lw, N, N, 1.0f, hv + b * H * N, N, attn_w, N, 0.0f, hk + b * H * N, N);
+    }
+    std::memcpy(attns, initial->attns.data<float>(), B * N * 4);
+  }
+  // x part of the input projection for every step at once: x' = x · K_in[0:I] + b_in.
+  BroadcastRows(B * T, I, w.input_bias.data<float>(), x_proj, I);
+  Sgemm(false, false, B * T, I, I, 1.0f, inputs.data<float>(), I, k_in, I, 1.0f, x_proj, I);
+  outputs->SetZero();
+
+  RingGeometry g;
+  g.C = H;
+  g.A = N;
+  g.V = N;
+  g.Lw = Lw;
+  for (int64_t t = 0; t < act.steps; ++t) {
+    const float* a_prev = attns + t * B * N;
+    float* a_t = attns + (t + 1) * B * N;
+    const float* s_prev = state + t * B * 2 * N;  // [c_prev ; h_prev] rows
+    float* s_t = state + (t + 1) * B * 2 * N;
+    float* xp_t = x_proj + t * I;  // rows T·I apart
+    float* z_t = gates + t * B * 4 * N;
+    float* y_t = y + t * B * N;
+    // x' += a_prev · K_in[I:], then z = x' · W[0:I] + h_prev · W[I:] (+ bias in the gates).
+    Sgemm(false, false, B, I, N, 1.0f, a_prev, N, k_in + I * I, I, 1.0f, xp_t, T * I);
+    Sgemm(false, false, B, 4 * N, I, 1.0f, xp_t, T * I, k_lstm, 4 * N, 0.0f, z_t, 4 * N);
+    Sgemm(false, false, B, 4 * N, N, 1.0f, s_prev + N, 2 * N, k_lstm + I * 4 * N, 4 * N, 1.0f,
+          z_t, 4 * N);
+    ParallelFor(ctx.num_threads(), B, kRowsPerChunk, [&](int64_t r0, int64_t r1) {
+      LstmGatesForwardRows(r0, r1, N, z_t, 4 * N, w.lstm_bias.data<float>(), s_prev, 2 * N,
+                           s_t, 2 * N, s_t + N, 2 * N);
+    });
+    // Query projection of [c ; h] and the read over entries t .. t+Lw-1 of the history.
+    BroadcastRows(B, N, w.query_bias.data<float>(), y_t, N);
+    Sgemm(false, false, B, N, 2 * N, 1.0f, s_t, 2 * N, w.query_kernel.data<float>(), N, 1.0f,
+          y_t, N);
+    g.head = t;
+    ParallelFor(ctx.num_threads(), B, 1, [&](int64_t b0, int64_t b1) {
+      AttentionReadRows(g, y_t, w.attn_v.data<float>(), hv, hk, alpha + t * B * Lw, a_t, b0, b1);
+    });
+    // out_t = [h ; a_t] · K_out + b_out, written as history entry Lw + t, and its key.
+    float* out_t = hv + (Lw + t) * N;  // rows H·N apart
+    float* key_t = hk + (Lw + t) * N;
+    BroadcastRows(B, N, w.output_bias.data<float>(), out_t, H * N);
+    Sgemm(false, false, B, N, N, 1.0f, s_t + N, 2 * N, k_out, N, 1.0f, out_t, H * N);
+    Sgemm(false, false, B, N, N, 1.0f, a_t, N, k_out + N * N, N, 1.0f, out_t, H * N);
+    Sgemm(false, false, B, N, N, 1.0f, out_t, H * N, attn_w, N, 0.0f, key_t, H * N);
+    // Finished sequences carry their state and output zero (dynamic_rnn).
+    for (int64_t b = 0; b < B; ++b) {
+      if (t < len[b]) {
+        std::memcpy(out + (b * T + t) * N, out_t + b * H * N, N * 4);
+      } else {
+        std::memcpy(s_t + b * 2 * N, s_prev + b * 2 * N, 2 * N * 4);
+        std::memcpy(a_t + b * N, a_prev + b * N, N * 4);
+        std::memset(out_t + b * H * N, 0, N * 4);
+        std::memset(key_t + b * H * N, 0, N * 4);
+      }
+    }
+  }
+  if (final_state) {
+    const float* s_last = state + act.steps * B * 2 * N;
+    for (int64_t b = 0; b < B; ++b) {
+      std::memcpy(final_state->c.data<float>() + b * N, s_last + b * 2 * N, N * 4);
+      std::memcpy(final_state->h.data<float>() + b * N, s_last + b * 2 * N + N, N * 4);
+      std::memcpy(final_state->window.data<float>() + b * Lw * N, hv + (b * H + len[b]) * N,
+                  Lw * N * 4);
+    }
+    std::memcpy(final_state->attns.data<float>(), attns + act.steps * B * N, B * N * 4);
+  }
+}
+
+void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
+                            const AttentionLayerWeights& w,
+                            const AttentionLayerActivations& act, const Tensor& d_outputs,
+                            AttentionLayerWeights* grads, Tensor* d_inputs) {
+  const Dims d = DimsOf(act);
+  const int64_t B = d.B, T = d.T, I = d.I, N = d.N, Lw = d.Lw, H = d.H;
+  const int32_t* len = act.lengths_host.data<int32_t>();
+  const float* k_in = w.input_kernel.data<float>();
+  const float* k_lstm = w.lstm_kernel.data<float>();
+  const float* k_out = w.output_kernel.data<float>();
+  const float* k_q = w.query_kernel.data<float>();
+  const float* attn_w = w.attn_w.data<float>();
+  const float* x_proj = act.x_proj.data<float>();
+  const float* gates = act.gates.data<float>();
+  const float* state = act.state.data<float>();
+  const float* attns = act.attns.data<float>();
+  const float* hv = act.history_values.data<float>();
+  const float* hk = act.history_keys.data<float>();
+  const float* d_out_all = d_outputs.data<float>();
+  float* g_k_in = grads->input_kernel.data<float>();
+  float* g_k_lstm = grads->lstm_kernel.data<float>();
+  float* g_k_q = grads->query_kernel.data<float>();
+  float* g_k_out = grads->output_kernel.data<float>();
+
+  // Gradients w.r.t. history entries (values and keys), filled by the reads of later steps.
+  std::vector<float> d_hv(B * H * N, 0.0f), d_hk(B * H * N, 0.0f);
+  std::vector<float> d_xp(B * T * I, 0.0f);     // d x' of every step, [B, T, I]
+  std::vector<float> d_state(B * 2 * N, 0.0f);  // carried [dc ; dh] of the state after t
+  std::vector<float> d_a(B * N, 0.0f);          // carried d a_t from step t+1's input
+  std::vector<float> dv_rows(B * N, 0.0f);      // per-sequence d attn_v
+  std::vector<float> d_out(B * N), d_ctx(B * N), dy(B * N), dz(B * 4 * N);
+
+  RingGeometry g;
+  g.C = H;
+  g.A = N;
+  g.V = N;
+  g.Lw = Lw;
+  for (int64_t t = act.steps - 1; t >= 0; --t) {
+    const float* a_prev = attns + t * B * N;
+    const float* a_t = attns + (t + 1) * B * N;
+    const float* s_prev = state + t * B * 2 * N;
+    const float* s_t = state + (t + 1) * B * 2 * N;
+    const float* xp_t = x_proj + t * I;
+    const float* gates_t = gates + t * B * 4 * N;
+    // Total gradient of out_t: from the caller (valid positions only) and from its uses
+    // as a window value and, through its key, as a window key by later steps.
+    for (int64_t b = 0; b < B; ++b) {
+      const float* src = d_out_all + (b * T + t) * N;
+      const float* from_window = d_hv.data() + (b * H + Lw + t) * N;
+      for (int64_t k = 0; k < N; ++k) d_out[b * N + k] = t < len[b] ? src[k] + from_window[k] : 0.0f;
+    }
+    Sgemm(false, true, B, N, N, 1.0f, d_hk.data() + (Lw + t) * N, H * N, attn_w, N, 1.0f,
+          d_out.data(), N);
+    // out_t = h · K_out[0:N] + a_t · K_out[N:] + b_out.
+    Sgemm(true, false, N, N, B, 1.0f, s_t + N, 2 * N, d_out.data(), N, 1.0f, g_k_out, N);
+    Sgemm(true, false, N, N, B, 1.0f, a_t, N, d_out.data(), N, 1.0f, g_k_out + N * N, N);
+    SumRowsAccumulate(B, N, d_out.data(), N, grads->output_bias.data<float>());
+    Sgemm(false, true, B, N, N, 1.0f, d_out.data(), N, k_out, N, 1.0f, d_state.data() + N,
+          2 * N);
+    std::memcpy(d_ctx.data(), d_a.data(), B * N * 4);
+    Sgemm(false, true, B, N, N, 1.0f, d_out.data(), N, k_out + N * N, N, 1.0f, d_ctx.data(), N);
+    // The attention read of step t (window = history entries t .. t+Lw-1).
+    g.head = t;
+    ParallelFor(ctx.num_threads(), B, 1, [&](int64_t b0, int64_t b1) {
+      AttentionReadBackwardRows(g, act.y.data<float>() + t * B * N, w.attn_v.data<float>(), hv,
+                                hk, act.alpha.data<float>() + t * B * Lw, d_ctx.data(),
+                                dy.data(), dv_rows.data(), d_hv.data(), d_hk.data(), b0, b1);
+    });
+    // y = [c ; h] · K_q + b_q: d[c ; h] adds onto the carried state gradient.
+    SumRowsAccumulate(B, N, dy.data(), N, grads->query_bias.data<float>());
+    Sgemm(true, false, 2 * N, N, B, 1.0f, s_t, 2 * N, dy.data(), N, 1.0f, g_k_q, N);
+    Sgemm(false, true, B, 2 * N, N, 1.0f, dy.data(), N, k_q, N, 1.0f, d_state.data(), 2 * N);
+    // LSTM gates; dc_prev is written over dc in place.
+    ParallelFor(ctx.num_threads(), B, kRowsPerChunk, [&](int64_t r0, int64_t r1) {
+      LstmGatesBackwardRows(r0, r1, N, gates_t, 4 * N, s_prev, 2 * N, s_t, 2 * N,
+                            d_state.data() + N, 2 * N, d_state.data(), 2 * N, dz.data(), 4 * N,
+                            d_state.data(), 2 * N);
+    });
+    SumRowsAccumulate(B, 4 * N, dz.data(), 4 * N, grads->lstm_bias.data<float>());
+    Sgemm(true, false, I, 4 * N, B, 1.0f, xp_t, T * I, dz.data(), 4 * N, 1.0f, g_k_lstm, 4 * N);
+    Sgemm(true, false, N, 4 * N, B, 1.0f, s_prev + N, 2 * N, dz.data(), 4 * N, 1.0f,
+          g_k_lstm + I * 4 * N, 4 * N);
+    Sgemm(false, true, B, N, 4 * N, 1.0f, dz.data(), 4 * N, k_lstm + I * 4 * N, 4 * N, 0.0f,
+          d_state.data() + N, 2 * N);
+    float* dxp_t = d_xp.data() + t * I;
+    Sgemm(false, true, B, I, 4 * N, 1.0f, dz.data(), 4 * N, k_lstm, 4 * N, 0.0f, dxp_t, T * I);
+    // x' = x · K_in[0:I] + a_prev · K_in[I:] + b_in: the a side now, the x side after the loop.
+    Sgemm(true, false, N, I, B, 1.0f, a_prev, N, dxp_t, T * I, 1.0f, g_k_in + I * I, I);
+    Sgemm(false, true, B, N, I, 1.0f, dxp_t, T * I, k_in + I * I, I, 0.0f, d_a.data(), N);
+  }
+  // x side of the input projection over all steps at once.
+  SumRowsAccumulate(B * T, I, d_xp.data(), I, grads->input_bias.data<float>());
+  Sgemm(true, false, I, I, B * T, 1.0f, inputs.data<float>(), I, d_xp.data(), I, 1.0f, g_k_in, I);
+  if (d_inputs) {
+    Sgemm(false, true, B * T, I, I, 1.0f, d_xp.data(), I, k_in, I, 0.0f,
+          d_inputs->data<float>(), I);
+  }
+  // Every history entry's key was projected once: d attn_w = Σ entries valueᵀ · d key.
+  Sgemm(true, false, N, N, B * H, 1.0f, hv, N, d_hk.data(), N, 1.0f,
+        grads->attn_w.data<float>(), N);
+  SumRowsAccumulate(B, N, dv_rows.data(), N, grads->attn_v.data<float>());
+}
+
+}  // namespace melody::cpu

@@ -1,0 +1,363 @@
+// Attention-wrapped LSTM layer (kernels/attention_layer.h): the fast path (keys projected
+// once into a history ring) against the literal per-sequence reference (window shifted and
+// re-projected every step), a finite-difference check of the reference backward in double
+// over every weight and input, dynamic_rnn length semantics, step-by-step chaining through
+// the state, and CUDA against the CPU.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/context.h"
+#include "kernels/attention_layer.h"
+#include "tests/kernels/attention_test_util.h"
+
+namespace melody {
+namespace {
+
+using attention_test::AllClose;
+using attention_test::AllCloseScaled;
+using attention_test::Convert;
+using attention_test::RandomTensor;
+using attention_test::ToDouble;
+
+struct LayerShape {
+  int64_t B, T, I, N;
+  int Lw;
+  std::vector<int32_t> lengths;
+};
+
+// Batch 1 / length 1 / window 1; a window longer than the sequence with an empty sequence;
+// ragged lengths with N not a multiple of 32; the attention_rnn input width.
+const std::vector<LayerShape> kShapes = {
+    {1, 1, 3, 4, 1, {1}},
+    {3, 6, 5, 7, 10, {6, 3, 0}},
+    {4, 9, 6, 33, 4, {9, 1, 5, 8}},
+    {2, 20, 74, 40, 8, {20, 13}},
+};
+
+AttentionLayerWeights RandomWeights(std::mt19937& rng, int64_t I, int64_t N) {
+  AttentionLayerWeights w;
+  w.input_kernel = RandomTensor(rng, {I + N, I}, 0.4f);
+  w.input_bias = RandomTensor(rng, {I}, 0.2f);
+  w.lstm_kernel = RandomTensor(rng, {I + N, 4 * N}, 0.4f);
+  w.lstm_bias = RandomTensor(rng, {4 * N}, 0.2f);
+  w.attn_w = RandomTensor(rng, {1, 1, N, N}, 0.5f);
+  w.attn_v = RandomTensor(rng, {N}, 0.8f);
+  w.query_kernel = RandomTensor(rng, {2 * N, N}, 0.4f);
+  w.query_bias = RandomTensor(rng, {N}, 0.2f);
+  w.output_kernel = RandomTensor(rng, {2 * N, N}, 0.4f);
+  w.output_bias = RandomTensor(rng, {N}, 0.2f);
+  return w;
+}
+
+std::vector<Tensor*> Fields(AttentionLayerWeights& w) {
+  return {&w.input_kernel, &w.input_bias,   &w.lstm_kernel,  &w.lstm_bias,
+          &w.attn_w,       &w.attn_v,       &w.query_kernel, &w.query_bias,
+          &w.output_kernel, &w.output_bias};
+}
+const char* const kFieldNames[] = {"input_kernel", "input_bias",   "lstm_kernel",
+                                   "lstm_bias",    "attn_w",       "attn_v",
+                                   "query_kernel", "query_bias",   "output_kernel",
+                                   "output_bias"};
+
+AttentionLayerWeights MapWeights(const AttentionLayerWeights& w,
+                                 Tensor (*fn)(const Tensor&)) {
+  AttentionLayerWeights out = w;
+  for (Tensor* t : Fields(out)) *t = fn(*t);
+  return out;
+}
+Tensor ToDevice(const Tensor& t, Device dev) { return t.CopyTo(dev); }
+
+AttentionLayerState RandomState(std::mt19937& rng, int64_t B, int64_t N, int Lw) {
+  AttentionLayerState s;
+  s.c = RandomTensor(rng, {B, N});
+  s.h = RandomTensor(rng, {B, N}, 0.7f);
+  s.attns = RandomTensor(rng, {B, N});
+  s.window = RandomTensor(rng, {B, Lw, N});
+  return s;
+}
+AttentionLayerState StateToDouble(const AttentionLayerState& s) {
+  return {ToDouble(s.c), ToDouble(s.h), ToDouble(s.attns), ToDouble(s.window)};
+}
+
+Tensor Lengths(const std::vector<int32_t>& len) {
+  Tensor t({static_cast<int64_t>(len.size())}, DType::kInt32);
+  std::copy(len.begin(), len.end(), t.data<int32_t>());
+  return t;
+}
+
+// Everything one run of a layer produces.
+struct LayerRun {
+  Tensor outputs, d_inputs;
+  AttentionLayerState final_state;
+  AttentionLayerWeights grads;
+};
+
+LayerRun RunFast(Context& ctx, const LayerShape& s, const Tensor& inputs,
+                 const AttentionLayerWeights& weights, const AttentionLayerState* initial,
+                 const Tensor& d_outputs) {
+  const Device dev = ctx.device();
+  const AttentionLayerWeights w = {
+      inputs.device() == dev ? weights.input_kernel : weights.input_kernel.CopyTo(dev),
+      weights.input_bias.CopyTo(dev),   weights.lstm_kernel.CopyTo(dev),
+      weights.lstm_bias.CopyTo(dev),    weights.attn_w.CopyTo(dev),
+      weights.attn_v.CopyTo(dev),       weights.query_kernel.CopyTo(dev),
+      weights.query_bias.CopyTo(dev),   weights.output_kernel.CopyTo(dev),
+      weights.output_bias.CopyTo(dev)};
+  AttentionLayerState init_dev;
+  if (initial)
+    init_dev = {initial->c.CopyTo(dev), initial->h.CopyTo(dev), initial->attns.CopyTo(dev),
+                initial->window.CopyTo(dev)};
+  const Tensor x = inputs.CopyTo(dev);
+  Tensor outputs({s.B, s.T, s.N}, DType::kFloat32, dev);
+  AttentionLayerActivations act;
+  AttentionLayerState final_state;
+  AttentionLayerForward(ctx, x, Lengths(s.lengths), w, s.Lw, initial ? &init_dev : nullptr,
+                        &outputs, &act, &final_state);
+  AttentionLayerWeights grads = ZerosLikeWeights(w, dev);
+  Tensor d_inputs({s.B, s.T, s.I}, DType::kFloat32, dev);
+  AttentionLayerBackward(ctx, x, w, act, d_outputs.CopyTo(dev), &grads, &d_inputs);
+  ctx.Synchronize();
+  LayerRun r;
+  r.outputs = outputs.CopyTo(Device::CPU());
+  r.d_inputs = d_inputs.CopyTo(Device::CPU());
+  r.final_state = {final_state.c.CopyTo(Device::CPU()), final_state.h.CopyTo(Device::CPU()),
+                   final_state.attns.CopyTo(Device::CPU()),
+                   final_state.window.CopyTo(Device::CPU())};
+  r.grads = grads;
+  for (Tensor* t : Fields(r.grads)) *t = t->CopyTo(Device::CPU());
+  return r;
+}
+
+LayerRun RunReference(const LayerShape& s, const Tensor& inputs,
+                      const AttentionLayerWeights& weights, const AttentionLayerState* initial,
+                      const Tensor& d_outputs) {
+  const AttentionLayerWeights w = MapWeights(weights, &ToDouble);
+  AttentionLayerState init_d;
+  if (initial) init_d = StateToDouble(*initial);
+  const Tensor x = ToDouble(inputs);
+  LayerRun r;
+  r.outputs = Tensor({s.B, s.T, s.N}, DType::kFloat64);
+  reference::AttentionLayerForward<double>(x, Lengths(s.lengths), w, s.Lw,
+                                           initial ? &init_d : nullptr, &r.outputs,
+                                           &r.final_state);
+  r.grads = ZerosLikeWeights(w, Device::CPU());
+  r.d_inputs = Tensor({s.B, s.T, s.I}, DType::kFloat64);
+  reference::AttentionLayerBackward<double>(x, Lengths(s.lengths), w, s.Lw,
+                                            initial ? &init_d : nullptr, ToDouble(d_outputs),
+                                            &r.grads, &r.d_inputs);
+  return r;
+}
+
+::testing::AssertionResult RunsClose(const LayerRun& a, const LayerRun& b, double abs_tol,
+                                     double rel_tol, uint32_t seed) {
+  auto check = [&](const Tensor& x, const Tensor& y, const std::string& what) {
+    return AllCloseScaled(x, y, abs_tol, rel_tol, what, seed);
+  };
+  ::testing::AssertionResult r = check(a.outputs, b.outputs, "outputs");
+  if (r) r = check(a.d_inputs, b.d_inputs, "d_inputs");
+  if (r) r = check(a.final_state.c, b.final_state.c, "final c");
+  if (r) r = check(a.final_state.h, b.final_state.h, "final h");
+  if (r) r = check(a.final_state.attns, b.final_state.attns, "final attns");
+  if (r) r = check(a.final_state.window, b.final_state.window, "final window");
+  AttentionLayerWeights ga = a.grads, gb = b.grads;
+  const auto fa = Fields(ga), fb = Fields(gb);
+  for (size_t i = 0; r && i < fa.size(); ++i)
+    r = check(*fa[i], *fb[i], std::string("d ") + kFieldNames[i]);
+  return r;
+}
+
+// Float32 fast path against the double reference. Rounding errors grow through the
+// recurrence (T up to 20 steps, sums over up to I + N = 114 terms, gradients up to ~80 in
+// magnitude with these random weights): the reference's own float32 instantiation is off
+// from its double one by up to 1.4e-5 times the largest gradient of the tensor, and the
+// fast path by the same amount. Tolerance: 1e-4 x max(1, max |expected|) abs + 1e-4 rel.
+constexpr double kAbsTol = 1e-4, kRelTol = 1e-4;
+
+TEST(AttentionLayerTest, FastCpuMatchesLiteralReference) {
+  auto ctx = Context::CreateCpu(2);
+  uint32_t seed = 500;
+  for (const LayerShape& s : kShapes) {
+    for (bool with_initial : {false, true}) {
+      ++seed;
+      SCOPED_TRACE(::testing::Message() << "B=" << s.B << " T=" << s.T << " I=" << s.I
+                                        << " N=" << s.N << " Lw=" << s.Lw << " initial="
+                                        << with_initial << " seed=" << seed);
+      std::mt19937 rng(seed);
+      const AttentionLayerWeights w = RandomWeights(rng, s.I, s.N);
+      const Tensor x = RandomTensor(rng, {s.B, s.T, s.I});
+      const Tensor d_out = RandomTensor(rng, {s.B, s.T, s.N});
+      const AttentionLayerState init = RandomState(rng, s.B, s.N, s.Lw);
+      const AttentionLayerState* initial = with_initial ? &init : nullptr;
+      const LayerRun fast = RunFast(*ctx, s, x, w, initial, d_out);
+      const LayerRun ref = RunReference(s, x, w, initial, d_out);
+      EXPECT_TRUE(RunsClose(fast, ref, kAbsTol, kRelTol, seed));
+    }
+  }
+}
+
+TEST(AttentionLayerTest, PaddedPositionsOutputZeroAndIgnoreTheirGradient) {
+  auto ctx = Context::CreateCpu(1);
+  const LayerShape s{3, 7, 4, 5, 3, {7, 2, 4}};
+  std::mt19937 rng(31);
+  const AttentionLayerWeights w = RandomWeights(rng, s.I, s.N);
+  Tensor x = RandomTensor(rng, {s.B, s.T, s.I});
+  Tensor d_out = RandomTensor(rng, {s.B, s.T, s.N});
+  const LayerRun a = RunFast(*ctx, s, x, w, nullptr, d_out);
+  // Change inputs and output gradients only at padded positions.
+  for (int64_t b = 0; b < s.B; ++b)
+    for (int64_t t = s.lengths[b]; t < s.T; ++t) {
+      for (int64_t i = 0; i < s.I; ++i) x.data<float>()[(b * s.T + t) * s.I + i] += 3.0f;
+      for (int64_t k = 0; k < s.N; ++k) d_out.data<float>()[(b * s.T + t) * s.N + k] -= 5.0f;
+    }
+  const LayerRun b = RunFast(*ctx, s, x, w, nullptr, d_out);
+  EXPECT_TRUE(RunsClose(a, b, 0.0, 0.0, 31));
+  for (int64_t r = 0; r < s.B; ++r)
+    for (int64_t t = s.lengths[r]; t < s.T; ++t)
+      for (int64_t k = 0; k < s.N; ++k) {
+        ASSERT_EQ(a.outputs.data<float>()[(r * s.T + t) * s.N + k], 0.0f);
+      }
+  for (int64_t r = 0; r < s.B; ++r)
+    for (int64_t t = s.lengths[r]; t < s.T; ++t)
+      for (int64_t i = 0; i < s.I; ++i)
+        ASSERT_EQ(a.d_inputs.data<float>()[(r * s.T + t) * s.I + i], 0.0f);
+}
+
+TEST(AttentionLayerTest, StepByStepThroughTheStateEqualsOneCall) {
+  // Generation feeds one step at a time with the previous final state: the chained result
+  // must equal one call over the whole sequence (window and attns carried in the state).
+  auto ctx = Context::CreateCpu(1);
+  const LayerShape whole{2, 6, 4, 6, 3, {6, 6}};
+  std::mt19937 rng(41);
+  const AttentionLayerWeights w = RandomWeights(rng, whole.I, whole.N);
+  const Tensor x = RandomTensor(rng, {whole.B, whole.T, whole.I});
+  Tensor outputs({whole.B, whole.T, whole.N}, DType::kFloat32);
+  AttentionLayerState final_whole;
+  AttentionLayerForward(*ctx, x, Lengths(whole.lengths), w, whole.Lw, nullptr, &outputs,
+                        nullptr, &final_whole);
+  AttentionLayerState state;
+  bool have_state = false;
+  for (int64_t t = 0; t < whole.T; ++t) {
+    Tensor x_t({whole.B, 1, whole.I}, DType::kFloat32);
+    for (int64_t b = 0; b < whole.B; ++b)
+      for (int64_t i = 0; i < whole.I; ++i)
+        x_t.data<float>()[b * whole.I + i] = x.data<float>()[(b * whole.T + t) * whole.I + i];
+    Tensor out_t({whole.B, 1, whole.N}, DType::kFloat32);
+    AttentionLayerState next;
+    AttentionLayerForward(*ctx, x_t, Lengths({1, 1}), w, whole.Lw, have_state ? &state : nullptr,
+                          &out_t, nullptr, &next);
+    for (int64_t b = 0; b < whole.B; ++b)
+      for (int64_t k = 0; k < whole.N; ++k)
+        EXPECT_NEAR(out_t.data<float>()[b * whole.N + k],
+                    outputs.data<float>()[(b * whole.T + t) * whole.N + k], 1e-6)
+            << "t=" << t << " b=" << b << " k=" << k;
+    state = next;
+    have_state = true;
+  }
+  EXPECT_TRUE(AllClose(state.window, final_whole.window, 1e-6, 0.0, "window", 41));
+  EXPECT_TRUE(AllClose(state.attns, final_whole.attns, 1e-6, 0.0, "attns", 41));
+  EXPECT_TRUE(AllClose(state.c, final_whole.c, 1e-6, 0.0, "c", 41));
+}
+
+// Loss Σ outputs ⊙ R of the double reference.
+double ReferenceLoss(const LayerShape& s, const Tensor& x, const AttentionLayerWeights& w,
+                     const AttentionLayerState* initial, const Tensor& r) {
+  Tensor outputs({s.B, s.T, s.N}, DType::kFloat64);
+  reference::AttentionLayerForward<double>(x, Lengths(s.lengths), w, s.Lw, initial, &outputs,
+                                           nullptr);
+  double loss = 0.0;
+  for (int64_t i = 0; i < outputs.numel(); ++i)
+    loss += outputs.data<double>()[i] * r.data<double>()[i];
+  return loss;
+}
+
+TEST(AttentionLayerTest, ReferenceBackwardMatchesFiniteDifferences) {
+  // Tiny configuration: two ragged sequences, a window shorter than the longer one (so
+  // entries leave the window), every weight and every input element perturbed; once from
+  // the zero state and once from a random state (the initial window's keys depend on attn_w).
+  const LayerShape s{2, 4, 3, 3, 2, {4, 3}};
+  for (bool with_initial : {false, true}) {
+    const uint32_t seed = with_initial ? 62 : 61;
+    std::mt19937 rng(seed);
+    AttentionLayerWeights w = MapWeights(RandomWeights(rng, s.I, s.N), &ToDouble);
+    Tensor x = ToDouble(RandomTensor(rng, {s.B, s.T, s.I}));
+    const Tensor r = ToDouble(RandomTensor(rng, {s.B, s.T, s.N}));
+    const AttentionLayerState init = StateToDouble(RandomState(rng, s.B, s.N, s.Lw));
+    const AttentionLayerState* initial = with_initial ? &init : nullptr;
+    AttentionLayerWeights grads = ZerosLikeWeights(w, Device::CPU());
+    Tensor d_x({s.B, s.T, s.I}, DType::kFloat64);
+    reference::AttentionLayerBackward<double>(x, Lengths(s.lengths), w, s.Lw, initial, r,
+                                              &grads, &d_x);
+    std::vector<Tensor*> params = Fields(w);
+    std::vector<Tensor*> analytic = Fields(grads);
+    params.push_back(&x);
+    analytic.push_back(&d_x);
+    // Central differences, h = 1e-6: truncation and rounding errors ~1e-10 each.
+    const double h = 1e-6;
+    for (size_t k = 0; k < params.size(); ++k) {
+      double* p = params[k]->data<double>();
+      for (int64_t i = 0; i < params[k]->numel(); ++i) {
+        const double saved = p[i];
+        p[i] = saved + h;
+        const double up = ReferenceLoss(s, x, w, initial, r);
+        p[i] = saved - h;
+        const double down = ReferenceLoss(s, x, w, initial, r);
+        p[i] = saved;
+        const double numeric = (up - down) / (2 * h);
+        EXPECT_NEAR(analytic[k]->data<double>()[i], numeric, 1e-8 + 1e-6 * std::fabs(numeric))
+            << (k < 10 ? kFieldNames[k] : "inputs") << "[" << i << "] initial=" << with_initial
+            << " seed " << seed;
+      }
+    }
+  }
+}
+
+TEST(AttentionLayerTest, RejectsBadArguments) {
+  auto ctx = Context::CreateCpu(1);
+  std::mt19937 rng(3);
+  const AttentionLayerWeights w = RandomWeights(rng, 4, 5);
+  const Tensor x = RandomTensor(rng, {2, 3, 4});
+  Tensor outputs({2, 3, 5}, DType::kFloat32);
+  EXPECT_THROW(AttentionLayerForward(*ctx, x, Lengths({3, 4}), w, 2, nullptr, &outputs,
+                                     nullptr, nullptr),
+               Error);  // length beyond T
+  EXPECT_THROW(AttentionLayerForward(*ctx, x, Lengths({3, 3}), w, 0, nullptr, &outputs,
+                                     nullptr, nullptr),
+               Error);  // attn_length 0
+  const Tensor wrong_x = RandomTensor(rng, {2, 3, 6});
+  EXPECT_THROW(AttentionLayerForward(*ctx, wrong_x, Lengths({3, 3}), w, 2, nullptr, &outputs,
+                                     nullptr, nullptr),
+               Error);  // input width does not match the kernels
+}
+
+TEST(AttentionLayerTest, CudaMatchesCpu) {
+  if (CudaDeviceCount() == 0) GTEST_SKIP() << CudaUnavailableReason();
+  auto cpu = Context::CreateCpu(2);
+  auto gpu = Context::CreateCuda(0);
+  std::vector<LayerShape> shapes = kShapes;
+  shapes.push_back({16, 30, 74, 128, 40, {30, 29, 1, 0, 17, 30, 30, 5, 12, 30, 2, 3, 30, 8, 9, 30}});
+  uint32_t seed = 900;
+  for (const LayerShape& s : shapes) {
+    for (bool with_initial : {false, true}) {
+      ++seed;
+      SCOPED_TRACE(::testing::Message() << "B=" << s.B << " T=" << s.T << " N=" << s.N
+                                        << " seed=" << seed);
+      std::mt19937 rng(seed);
+      const AttentionLayerWeights w = RandomWeights(rng, s.I, s.N);
+      const Tensor x = RandomTensor(rng, {s.B, s.T, s.I});
+      const Tensor d_out = RandomTensor(rng, {s.B, s.T, s.N});
+      const AttentionLayerState init = RandomState(rng, s.B, s.N, s.Lw);
+      const AttentionLayerState* initial = with_initial ? &init : nullptr;
+      const LayerRun a = RunFast(*cpu, s, x, w, initial, d_out);
+      const LayerRun b = RunFast(*gpu, s, x, w, initial, d_out);
+      // Both float32 with different summation orders and transcendental implementations;
+      // sums over up to B·T = 480 rows in the weight gradients.
+      EXPECT_TRUE(RunsClose(b, a, 2e-4, 1e-3, seed));  // abs part scaled by max |CPU value|
+    }
+  }
+}
+
+}  // namespace
+}  // namespace melody
