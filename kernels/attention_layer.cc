@@ -91,7 +91,7 @@ void AllocateActivations(const LayerSizes& z, const std::vector<int32_t>& len, D
   const DType f32 = DType::kFloat32;
   act->x_proj = Tensor({z.B, z.T, z.I}, f32, dev);
   act->gates = Tensor({z.T, z.B, 4 * z.N}, f32, dev);
-  act->state = Tensor({z.T + 1, z.B, 2 * z.N}, f32, dev);
+  act->state = Tensor({z.T + 1, 2, z.B, z.N}, f32, dev);
   act->attns = Tensor({z.T + 1, z.B, z.N}, f32, dev);
   act->y = Tensor({z.T, z.B, z.N}, f32, dev);
   act->alpha = Tensor({z.T, z.B, z.Lw}, f32, dev);

@@ -63,7 +63,7 @@ struct AttentionLayerActivations {
   Tensor lengths;             // [B] int32 on the device
   Tensor x_proj;              // [B, T, I]      x' of every step
   Tensor gates;               // [T, B, 4N]     activated LSTM gates
-  Tensor state;               // [T + 1, B, 2N] [c_t ; h_t], index 0 = initial state
+  Tensor state;               // [T + 1, 2, B, N] c_t then h_t, index 0 = initial state
   Tensor attns;               // [T + 1, B, N]  a_t, index 0 = initial attns
   Tensor y;                   // [T, B, N]      query projections
   Tensor alpha;               // [T, B, Lw]     attention weights

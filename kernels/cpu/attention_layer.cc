@@ -69,11 +69,11 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
   act.attns.SetZero();
   if (initial) {
     for (int64_t b = 0; b < B; ++b) {
-      std::memcpy(state + b * 2 * N, initial->c.data<float>() + b * N, N * 4);
-      std::memcpy(state + b * 2 * N + N, initial->h.data<float>() + b * N, N * 4);
       std::memcpy(hv + b * H * N, initial->window.data<float>() + b * Lw * N, Lw * N * 4);
       Sgemm(false, false, Lw, N, N, 1.0f, hv + b * H * N, N, attn_w, N, 0.0f, hk + b * H * N, N);
     }
+    std::memcpy(state, initial->c.data<float>(), B * N * 4);
+    std::memcpy(state + B * N, initial->h.data<float>(), B * N * 4);
     std::memcpy(attns, initial->attns.data<float>(), B * N * 4);
   }
   // x part of the input projection for every step at once: x' = x · K_in[0:I] + b_in.
@@ -89,23 +89,26 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
   for (int64_t t = 0; t < act.steps; ++t) {
     const float* a_prev = attns + t * B * N;
     float* a_t = attns + (t + 1) * B * N;
-    const float* s_prev = state + t * B * 2 * N;  // [c_prev ; h_prev] rows
-    float* s_t = state + (t + 1) * B * 2 * N;
+    const float* c_prev = state + 2 * t * B * N;
+    const float* h_prev = c_prev + B * N;
+    float* c_t = state + 2 * (t + 1) * B * N;
+    float* h_t = c_t + B * N;
     float* xp_t = x_proj + t * I;  // rows T·I apart
     float* z_t = gates + t * B * 4 * N;
     float* y_t = y + t * B * N;
     // x' += a_prev · K_in[I:], then z = x' · W[0:I] + h_prev · W[I:] (+ bias in the gates).
     Sgemm(false, false, B, I, N, 1.0f, a_prev, N, k_in + I * I, I, 1.0f, xp_t, T * I);
     Sgemm(false, false, B, 4 * N, I, 1.0f, xp_t, T * I, k_lstm, 4 * N, 0.0f, z_t, 4 * N);
-    Sgemm(false, false, B, 4 * N, N, 1.0f, s_prev + N, 2 * N, k_lstm + I * 4 * N, 4 * N, 1.0f,
-          z_t, 4 * N);
+    Sgemm(false, false, B, 4 * N, N, 1.0f, h_prev, N, k_lstm + I * 4 * N, 4 * N, 1.0f, z_t,
+          4 * N);
     ParallelFor(ctx.num_threads(), B, kRowsPerChunk, [&](int64_t r0, int64_t r1) {
-      LstmGatesForwardRows(r0, r1, N, z_t, 4 * N, w.lstm_bias.data<float>(), s_prev, 2 * N,
-                           s_t, 2 * N, s_t + N, 2 * N);
+      LstmGatesForwardRows(r0, r1, N, z_t, 4 * N, w.lstm_bias.data<float>(), c_prev, N, c_t, N,
+                           h_t, N);
     });
     // Query projection of [c ; h] and the read over entries t .. t+Lw-1 of the history.
     BroadcastRows(B, N, w.query_bias.data<float>(), y_t, N);
-    Sgemm(false, false, B, N, 2 * N, 1.0f, s_t, 2 * N, w.query_kernel.data<float>(), N, 1.0f,
+    Sgemm(false, false, B, N, N, 1.0f, c_t, N, w.query_kernel.data<float>(), N, 1.0f, y_t, N);
+    Sgemm(false, false, B, N, N, 1.0f, h_t, N, w.query_kernel.data<float>() + N * N, N, 1.0f,
           y_t, N);
     g.head = t;
     ParallelFor(ctx.num_threads(), B, 1, [&](int64_t b0, int64_t b1) {
@@ -115,7 +118,7 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
     float* out_t = hv + (Lw + t) * N;  // rows H·N apart
     float* key_t = hk + (Lw + t) * N;
     BroadcastRows(B, N, w.output_bias.data<float>(), out_t, H * N);
-    Sgemm(false, false, B, N, N, 1.0f, s_t + N, 2 * N, k_out, N, 1.0f, out_t, H * N);
+    Sgemm(false, false, B, N, N, 1.0f, h_t, N, k_out, N, 1.0f, out_t, H * N);
     Sgemm(false, false, B, N, N, 1.0f, a_t, N, k_out + N * N, N, 1.0f, out_t, H * N);
     Sgemm(false, false, B, N, N, 1.0f, out_t, H * N, attn_w, N, 0.0f, key_t, H * N);
     // Finished sequences carry their state and output zero (dynamic_rnn).
@@ -123,7 +126,8 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
       if (t < len[b]) {
         std::memcpy(out + (b * T + t) * N, out_t + b * H * N, N * 4);
       } else {
-        std::memcpy(s_t + b * 2 * N, s_prev + b * 2 * N, 2 * N * 4);
+        std::memcpy(c_t + b * N, c_prev + b * N, N * 4);
+        std::memcpy(h_t + b * N, h_prev + b * N, N * 4);
         std::memcpy(a_t + b * N, a_prev + b * N, N * 4);
         std::memset(out_t + b * H * N, 0, N * 4);
         std::memset(key_t + b * H * N, 0, N * 4);
@@ -131,10 +135,10 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
     }
   }
   if (final_state) {
-    const float* s_last = state + act.steps * B * 2 * N;
+    const float* c_last = state + 2 * act.steps * B * N;
+    std::memcpy(final_state->c.data<float>(), c_last, B * N * 4);
+    std::memcpy(final_state->h.data<float>(), c_last + B * N, B * N * 4);
     for (int64_t b = 0; b < B; ++b) {
-      std::memcpy(final_state->c.data<float>() + b * N, s_last + b * 2 * N, N * 4);
-      std::memcpy(final_state->h.data<float>() + b * N, s_last + b * 2 * N + N, N * 4);
       std::memcpy(final_state->window.data<float>() + b * Lw * N, hv + (b * H + len[b]) * N,
                   Lw * N * 4);
     }
@@ -169,7 +173,7 @@ void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
   // Gradients w.r.t. history entries (values and keys), filled by the reads of later steps.
   std::vector<float> d_hv(B * H * N, 0.0f), d_hk(B * H * N, 0.0f);
   std::vector<float> d_xp(B * T * I, 0.0f);     // d x' of every step, [B, T, I]
-  std::vector<float> d_state(B * 2 * N, 0.0f);  // carried [dc ; dh] of the state after t
+  std::vector<float> d_c(B * N, 0.0f), d_h(B * N, 0.0f);  // carried: state after step t
   std::vector<float> d_a(B * N, 0.0f);          // carried d a_t from step t+1's input
   std::vector<float> dv_rows(B * N, 0.0f);      // per-sequence d attn_v
   std::vector<float> d_out(B * N), d_ctx(B * N), dy(B * N), dz(B * 4 * N);
@@ -182,8 +186,10 @@ void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
   for (int64_t t = act.steps - 1; t >= 0; --t) {
     const float* a_prev = attns + t * B * N;
     const float* a_t = attns + (t + 1) * B * N;
-    const float* s_prev = state + t * B * 2 * N;
-    const float* s_t = state + (t + 1) * B * 2 * N;
+    const float* c_prev = state + 2 * t * B * N;
+    const float* h_prev = c_prev + B * N;
+    const float* c_t = state + 2 * (t + 1) * B * N;
+    const float* h_t = c_t + B * N;
     const float* xp_t = x_proj + t * I;
     const float* gates_t = gates + t * B * 4 * N;
     // Total gradient of out_t: from the caller (valid positions only) and from its uses
@@ -196,11 +202,10 @@ void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
     Sgemm(false, true, B, N, N, 1.0f, d_hk.data() + (Lw + t) * N, H * N, attn_w, N, 1.0f,
           d_out.data(), N);
     // out_t = h · K_out[0:N] + a_t · K_out[N:] + b_out.
-    Sgemm(true, false, N, N, B, 1.0f, s_t + N, 2 * N, d_out.data(), N, 1.0f, g_k_out, N);
+    Sgemm(true, false, N, N, B, 1.0f, h_t, N, d_out.data(), N, 1.0f, g_k_out, N);
     Sgemm(true, false, N, N, B, 1.0f, a_t, N, d_out.data(), N, 1.0f, g_k_out + N * N, N);
     SumRowsAccumulate(B, N, d_out.data(), N, grads->output_bias.data<float>());
-    Sgemm(false, true, B, N, N, 1.0f, d_out.data(), N, k_out, N, 1.0f, d_state.data() + N,
-          2 * N);
+    Sgemm(false, true, B, N, N, 1.0f, d_out.data(), N, k_out, N, 1.0f, d_h.data(), N);
     std::memcpy(d_ctx.data(), d_a.data(), B * N * 4);
     Sgemm(false, true, B, N, N, 1.0f, d_out.data(), N, k_out + N * N, N, 1.0f, d_ctx.data(), N);
     // The attention read of step t (window = history entries t .. t+Lw-1).
@@ -210,22 +215,23 @@ void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
                                 hk, act.alpha.data<float>() + t * B * Lw, d_ctx.data(),
                                 dy.data(), dv_rows.data(), d_hv.data(), d_hk.data(), b0, b1);
     });
-    // y = [c ; h] · K_q + b_q: d[c ; h] adds onto the carried state gradient.
+    // y = c · K_q[0:N] + h · K_q[N:] + b_q: dc, dh add onto the carried state gradient.
     SumRowsAccumulate(B, N, dy.data(), N, grads->query_bias.data<float>());
-    Sgemm(true, false, 2 * N, N, B, 1.0f, s_t, 2 * N, dy.data(), N, 1.0f, g_k_q, N);
-    Sgemm(false, true, B, 2 * N, N, 1.0f, dy.data(), N, k_q, N, 1.0f, d_state.data(), 2 * N);
+    Sgemm(true, false, N, N, B, 1.0f, c_t, N, dy.data(), N, 1.0f, g_k_q, N);
+    Sgemm(true, false, N, N, B, 1.0f, h_t, N, dy.data(), N, 1.0f, g_k_q + N * N, N);
+    Sgemm(false, true, B, N, N, 1.0f, dy.data(), N, k_q, N, 1.0f, d_c.data(), N);
+    Sgemm(false, true, B, N, N, 1.0f, dy.data(), N, k_q + N * N, N, 1.0f, d_h.data(), N);
     // LSTM gates; dc_prev is written over dc in place.
     ParallelFor(ctx.num_threads(), B, kRowsPerChunk, [&](int64_t r0, int64_t r1) {
-      LstmGatesBackwardRows(r0, r1, N, gates_t, 4 * N, s_prev, 2 * N, s_t, 2 * N,
-                            d_state.data() + N, 2 * N, d_state.data(), 2 * N, dz.data(), 4 * N,
-                            d_state.data(), 2 * N);
+      LstmGatesBackwardRows(r0, r1, N, gates_t, 4 * N, c_prev, N, c_t, N, d_h.data(), N,
+                            d_c.data(), N, dz.data(), 4 * N, d_c.data(), N);
     });
     SumRowsAccumulate(B, 4 * N, dz.data(), 4 * N, grads->lstm_bias.data<float>());
     Sgemm(true, false, I, 4 * N, B, 1.0f, xp_t, T * I, dz.data(), 4 * N, 1.0f, g_k_lstm, 4 * N);
-    Sgemm(true, false, N, 4 * N, B, 1.0f, s_prev + N, 2 * N, dz.data(), 4 * N, 1.0f,
+    Sgemm(true, false, N, 4 * N, B, 1.0f, h_prev, N, dz.data(), 4 * N, 1.0f,
           g_k_lstm + I * 4 * N, 4 * N);
     Sgemm(false, true, B, N, 4 * N, 1.0f, dz.data(), 4 * N, k_lstm + I * 4 * N, 4 * N, 0.0f,
-          d_state.data() + N, 2 * N);
+          d_h.data(), N);
     float* dxp_t = d_xp.data() + t * I;
     Sgemm(false, true, B, I, 4 * N, 1.0f, dz.data(), 4 * N, k_lstm, 4 * N, 0.0f, dxp_t, T * I);
     // x' = x · K_in[0:I] + a_prev · K_in[I:] + b_in: the a side now, the x side after the loop.
