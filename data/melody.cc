@@ -98,7 +98,9 @@ Melody Melody::FromQuantizedSequence(const magenta::NoteSequence& quantized,
                   steps_per_bar_float, numerator, denominator);
     throw NonIntegerStepsPerBarError(message);
   }
-  MELODY_REQUIRE(std::fabs(steps_per_bar_float) < 2147483647.0)
+  // A negative time signature numerator would make the bar arithmetic walk backwards
+  // (the reference loops forever on it); reject it.
+  MELODY_REQUIRE(steps_per_bar_float >= 1.0 && steps_per_bar_float < 2147483647.0)
       << "steps per bar out of range: " << steps_per_bar_float;
   Melody melody;
   melody.steps_per_bar = static_cast<int>(steps_per_bar_float);

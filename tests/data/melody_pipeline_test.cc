@@ -314,6 +314,17 @@ TEST(Melody, NonIntegerStepsPerBar) {
   EXPECT_THROW(Melody::FromQuantizedSequence(Quantized(ns), {}), NonIntegerStepsPerBarError);
 }
 
+TEST(Melody, NegativeStepsPerBarIsAnErrorNotAHang) {
+  NoteSequence ns;
+  AddNote(&ns, 60, 0, 4);
+  AddTimeSignature(&ns, 0.0, -4, 4);  // only a zero numerator is a BadTimeSignature
+  const NoteSequence q = Quantized(ns);
+  EXPECT_EQ(StepsPerBar(q), -16.0);
+  EXPECT_THROW(Melody::FromQuantizedSequence(q, {}), Error);
+  Statistics stats;
+  EXPECT_THROW(ExtractMelodies(q, {}, &stats), Error);
+}
+
 // ---- extractor -------------------------------------------------------------------------
 
 // `count` notes of `length` steps from `start_step`, cycling through `pitches`.
