@@ -1,0 +1,73 @@
+// CUDA row gather/scatter and in-place add (one thread per element; row indices are
+// trusted to be in range here: the model builds them with ValidPositionRows).
+#include "core/cuda_check.h"
+#include "kernels/gather_rows.h"
+
+namespace melody::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+template <typename T>
+__global__ void GatherKernel(const T* __restrict__ x, const int32_t* __restrict__ rows,
+                             int64_t picked, int64_t features, T* __restrict__ out) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= picked * features) return;
+  const int64_t p = i / features, f = i % features;
+  out[i] = x[static_cast<int64_t>(rows[p]) * features + f];
+}
+
+__global__ void ScatterKernel(const float* __restrict__ src, const int32_t* __restrict__ rows,
+                              int64_t picked, int64_t features, float* __restrict__ out) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= picked * features) return;
+  const int64_t p = i / features, f = i % features;
+  out[static_cast<int64_t>(rows[p]) * features + f] = src[i];
+}
+
+__global__ void AddKernel(const float* __restrict__ x, float* __restrict__ y, int64_t n) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) y[i] = __fadd_rn(y[i], x[i]);
+}
+
+unsigned Blocks(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
+
+}  // namespace
+
+void GatherRows(Context& ctx, const Tensor& x, const Tensor& rows, Tensor* out) {
+  const auto d = internal::CheckGatherRows(&ctx, x, rows, *out);
+  const int64_t n = d.picked * d.features;
+  if (n == 0) return;
+  if (x.dtype() == DType::kInt64) {
+    GatherKernel<int64_t><<<Blocks(n), kThreads, 0, ctx.stream()>>>(
+        x.data<int64_t>(), rows.data<int32_t>(), d.picked, d.features, out->data<int64_t>());
+  } else {
+    GatherKernel<float><<<Blocks(n), kThreads, 0, ctx.stream()>>>(
+        x.data<float>(), rows.data<int32_t>(), d.picked, d.features, out->data<float>());
+  }
+  MELODY_CUDA_LAUNCH_CHECK();
+}
+
+void ScatterRows(Context& ctx, const Tensor& src, const Tensor& rows, Tensor* out) {
+  const auto d = internal::CheckGatherRows(&ctx, *out, rows, src);
+  MELODY_REQUIRE(src.dtype() == DType::kFloat32) << "ScatterRows: float32 only on CUDA";
+  MELODY_CUDA_CHECK(cudaMemsetAsync(out->raw_data(), 0, out->nbytes(), ctx.stream()));
+  const int64_t n = d.picked * d.features;
+  if (n == 0) return;
+  ScatterKernel<<<Blocks(n), kThreads, 0, ctx.stream()>>>(src.data<float>(), rows.data<int32_t>(),
+                                                          d.picked, d.features, out->data<float>());
+  MELODY_CUDA_LAUNCH_CHECK();
+}
+
+void AddInPlace(Context& ctx, const Tensor& x, Tensor* y) {
+  MELODY_REQUIRE(x.numel() == y->numel() && x.dtype() == DType::kFloat32 &&
+                 y->dtype() == DType::kFloat32 && x.device() == ctx.device() &&
+                 y->device() == ctx.device())
+      << "AddInPlace: float32 tensors of equal size on " << ctx.device().ToString() << " needed";
+  if (x.numel() == 0) return;
+  AddKernel<<<Blocks(x.numel()), kThreads, 0, ctx.stream()>>>(x.data<float>(), y->data<float>(),
+                                                             x.numel());
+  MELODY_CUDA_LAUNCH_CHECK();
+}
+
+}  // namespace melody::cuda
