@@ -7,7 +7,7 @@
 
 #include "core/cuda_check.h"
 #include "kernels/cuda/attention_cuda.h"
-#include "kernels/cuda/cublas_gemm.h"
+#include "kernels/cuda/dense_cuda_util.h"
 
 namespace melody::cuda {
 namespace {
@@ -105,24 +105,6 @@ __global__ void ReadBackwardKernel(int64_t C, int64_t A, int64_t V, int64_t Lw, 
   }
 }
 
-__global__ void SumRowsAccumulateKernel(int64_t R, int64_t V, const float* __restrict__ rows,
-                                        float* __restrict__ out) {
-  const int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (j >= V) return;
-  float acc = 0.0f;
-  for (int64_t r = 0; r < R; ++r) acc += rows[r * V + j];
-  out[j] += acc;
-}
-
-// out [R, V] rows = bias [V].
-__global__ void BroadcastRowsKernel(int64_t R, int64_t V, const float* __restrict__ bias,
-                                    float* __restrict__ out) {
-  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i < R * V) out[i] = bias[i % V];
-}
-
-int Blocks(int64_t n, int threads) { return static_cast<int>((n + threads - 1) / threads); }
-
 }  // namespace
 
 void LaunchAttentionReadForward(cudaStream_t stream, int64_t B, int64_t C, int64_t A,
@@ -149,25 +131,11 @@ void LaunchAttentionReadBackward(cudaStream_t stream, int64_t B, int64_t C, int6
   MELODY_CUDA_LAUNCH_CHECK();
 }
 
-void LaunchSumRowsAccumulate(cudaStream_t stream, int64_t R, int64_t V, const float* rows,
-                             float* out) {
-  if (V == 0) return;
-  SumRowsAccumulateKernel<<<Blocks(V, 128), 128, 0, stream>>>(R, V, rows, out);
-  MELODY_CUDA_LAUNCH_CHECK();
-}
-
-void LaunchBroadcastRows(cudaStream_t stream, int64_t R, int64_t V, const float* bias,
-                         float* out) {
-  if (R * V == 0) return;
-  BroadcastRowsKernel<<<Blocks(R * V, 256), 256, 0, stream>>>(R, V, bias, out);
-  MELODY_CUDA_LAUNCH_CHECK();
-}
-
 void AttentionProjectKeys(Context& ctx, const Tensor& values, const Tensor& attn_w,
                           Tensor* keys) {
   const int R = static_cast<int>(values.dim(0)), A = static_cast<int>(values.dim(1));
   const int V = static_cast<int>(keys->dim(1));
-  GemmRowMajor(ctx.cublas(), false, false, R, V, A, 1.0f, values.data<float>(), A,
+  SgemmRowMajor(ctx.cublas(), false, false, R, V, A, 1.0f, values.data<float>(), A,
                attn_w.data<float>(), V, 0.0f, keys->data<float>(), V);
 }
 
@@ -176,10 +144,10 @@ void AttentionProjectKeysBackward(Context& ctx, const Tensor& values, const Tens
   const int R = static_cast<int>(values.dim(0)), A = static_cast<int>(values.dim(1));
   const int V = static_cast<int>(d_keys.dim(1));
   if (d_values != nullptr) {
-    GemmRowMajor(ctx.cublas(), false, true, R, A, V, 1.0f, d_keys.data<float>(), V,
+    SgemmRowMajor(ctx.cublas(), false, true, R, A, V, 1.0f, d_keys.data<float>(), V,
                  attn_w.data<float>(), V, 1.0f, d_values->data<float>(), A);
   }
-  GemmRowMajor(ctx.cublas(), true, false, A, V, R, 1.0f, values.data<float>(), A,
+  SgemmRowMajor(ctx.cublas(), true, false, A, V, R, 1.0f, values.data<float>(), A,
                d_keys.data<float>(), V, 1.0f, d_attn_w->data<float>(), V);
 }
 
@@ -189,8 +157,8 @@ void AttentionReadForward(Context& ctx, const Tensor& query, const Tensor& query
                           Tensor* context) {
   const int64_t B = query.dim(0), Q = query.dim(1);
   const int64_t C = ring.values.dim(1), A = ring.values.dim(2), V = ring.keys.dim(2);
-  LaunchBroadcastRows(ctx.stream(), B, V, query_bias.data<float>(), y->data<float>());
-  GemmRowMajor(ctx.cublas(), false, false, static_cast<int>(B), static_cast<int>(V),
+  BroadcastRows(ctx.stream(), query_bias.data<float>(), B, V, y->data<float>());
+  SgemmRowMajor(ctx.cublas(), false, false, static_cast<int>(B), static_cast<int>(V),
                static_cast<int>(Q), 1.0f, query.data<float>(), static_cast<int>(Q),
                query_kernel.data<float>(), static_cast<int>(V), 1.0f, y->data<float>(),
                static_cast<int>(V));
@@ -216,13 +184,13 @@ void AttentionReadBackward(Context& ctx, const Tensor& query, const Tensor& quer
                               ring.keys.data<float>(), alpha.data<float>(),
                               d_context.data<float>(), dy, dv_rows, d_values->data<float>(),
                               d_keys->data<float>());
-  LaunchSumRowsAccumulate(ctx.stream(), B, V, dv_rows, d_attn_v->data<float>());
-  LaunchSumRowsAccumulate(ctx.stream(), B, V, dy, d_query_bias->data<float>());
-  GemmRowMajor(ctx.cublas(), true, false, static_cast<int>(Q), static_cast<int>(V),
+  ColumnSums(ctx.stream(), dv_rows, B, V, d_attn_v->data<float>(), true);
+  ColumnSums(ctx.stream(), dy, B, V, d_query_bias->data<float>(), true);
+  SgemmRowMajor(ctx.cublas(), true, false, static_cast<int>(Q), static_cast<int>(V),
                static_cast<int>(B), 1.0f, query.data<float>(), static_cast<int>(Q), dy,
                static_cast<int>(V), 1.0f, d_query_kernel->data<float>(), static_cast<int>(V));
   if (d_query != nullptr) {
-    GemmRowMajor(ctx.cublas(), false, true, static_cast<int>(B), static_cast<int>(Q),
+    SgemmRowMajor(ctx.cublas(), false, true, static_cast<int>(B), static_cast<int>(Q),
                  static_cast<int>(V), 1.0f, dy, static_cast<int>(V),
                  query_kernel.data<float>(), static_cast<int>(V), 0.0f,
                  d_query->data<float>(), static_cast<int>(Q));

@@ -37,12 +37,5 @@ void LaunchAttentionReadBackward(cudaStream_t stream, int64_t B, int64_t C, int6
                                  const float* attn_v, const float* values, const float* keys,
                                  const float* alpha, const float* d_context, float* dy,
                                  float* d_attn_v_rows, float* d_values, float* d_keys);
-// out[j] += Σ_r rows[r, j] (r = 0..R-1 in order; deterministic).
-void LaunchSumRowsAccumulate(cudaStream_t stream, int64_t R, int64_t V, const float* rows,
-                             float* out);
-// out [R, V]: every row = bias [V].
-void LaunchBroadcastRows(cudaStream_t stream, int64_t R, int64_t V, const float* bias,
-                         float* out);
-
 }  // namespace melody::cuda
 #endif  // MELODY_HAVE_CUDA
