@@ -14,6 +14,22 @@ namespace {
 
 constexpr int kCounterBits = 7;
 
+// kTonicsOf[p] lists the tonics j whose major scale holds pitch class p (7 of them).
+struct TonicTable {
+  int tonics[12][7];
+  TonicTable() {
+    for (int p = 0; p < 12; ++p) {
+      int n = 0;
+      for (int j = 0; j < 12; ++j)
+        if (InMajorScale(j, p)) tonics[p][n++] = j;
+    }
+  }
+};
+const TonicTable& Tonics() {
+  static const TonicTable table;
+  return table;
+}
+
 // What the prefix scan keeps (encodings.md §7).
 class KeyMelodyScan {
  public:
@@ -46,8 +62,7 @@ class KeyMelodyScan {
         --last3_count_;
       }
       last3_[last3_count_++] = e;
-      for (int tonic = 0; tonic < 12; ++tonic)
-        if (InMajorScale(tonic, e % 12)) ++key_histogram_[tonic];
+      for (int tonic : Tonics().tonics[e % 12]) ++key_histogram_[tonic];
     }
   }
 
@@ -58,9 +73,10 @@ class KeyMelodyScan {
   int ascending() const { return ascending_; }
   const PitchClassCounts& key_histogram() const { return key_histogram_; }
   PitchClassCounts last3_key_histogram() const {
-    PitchClassCounts h{};
-    for (int k = 0; k < last3_count_; ++k) ++h[last3_[k] % 12];
-    return MajorKeyHistogram(h);
+    PitchClassCounts k{};
+    for (int n = 0; n < last3_count_; ++n)
+      for (int tonic : Tonics().tonics[last3_[n] % 12]) ++k[tonic];
+    return k;
   }
 
  private:

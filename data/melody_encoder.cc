@@ -16,14 +16,18 @@ void MelodyEncoder::EncodeInputRows(const std::vector<int>& events, size_t count
 
 EncodedMelody MelodyEncoder::Encode(const std::vector<int>& events) const {
   EncodedMelody out;
-  out.input_size = input_size();
-  if (events.size() < 2) return out;
-  const size_t steps = events.size() - 1;
-  out.inputs.resize(steps * static_cast<size_t>(out.input_size));
-  EncodeInputRows(events, steps, out.inputs.data());
-  out.labels.resize(steps);
-  for (size_t i = 0; i < steps; ++i) out.labels[i] = Label(events, i + 1);
+  EncodeInto(events, &out);
   return out;
+}
+
+void MelodyEncoder::EncodeInto(const std::vector<int>& events, EncodedMelody* out) const {
+  out->input_size = input_size();
+  const size_t steps = events.size() < 2 ? 0 : events.size() - 1;
+  out->inputs.resize(steps * static_cast<size_t>(out->input_size));
+  out->labels.resize(steps);
+  if (steps == 0) return;
+  EncodeInputRows(events, steps, out->inputs.data());
+  for (size_t i = 0; i < steps; ++i) out->labels[i] = Label(events, i + 1);
 }
 
 std::vector<float> MelodyEncoder::InputsForAllPositions(const std::vector<int>& events) const {

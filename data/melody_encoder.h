@@ -44,6 +44,8 @@ class MelodyEncoder {
   // Training form of a melody of n events: n - 1 steps, inputs of positions 0..n-2 with
   // the labels of positions 1..n-1 (each input predicts the next event).
   EncodedMelody Encode(const std::vector<int>& events) const;
+  // The same into *out, reusing its buffers (dataset creation encodes many melodies).
+  void EncodeInto(const std::vector<int>& events, EncodedMelody* out) const;
   // Generation: the inputs of every position 0..n-1 (first step, whole primer) ...
   std::vector<float> InputsForAllPositions(const std::vector<int>& events) const;
   // ... and of the last position only (every following step).

@@ -28,8 +28,8 @@ struct MelodyPipelineResult {
   StageStatistics stage_stats;
 
   // The statistics as the reference names them, e.g.
-  // DAGPipeline_MelodyExtractor_training_melodies_truncated (set_name "training"), plus
-  // the partition counter DAGPipeline_RandomPartition_<set>_melodies_count = 1.
+  // DAGPipeline_MelodyExtractor_training_melodies_truncated (set_name "training"). The
+  // partition counter (DAGPipeline_RandomPartition_<set>_melodies_count) is the driver's.
   Statistics NamedStatistics(const std::string& set_name) const;
 };
 

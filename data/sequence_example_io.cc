@@ -23,43 +23,52 @@ size_t VarintSize(uint64_t v) {
   return n;
 }
 
-void PutVarint(uint64_t v, std::string* out) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
 // Size of a length-delimited field (one-byte tag) holding `payload` bytes.
 size_t FieldSize(size_t payload) { return 1 + VarintSize(payload) + payload; }
 
-void PutFieldHeader(char tag, size_t payload, std::string* out) {
-  out->push_back(tag);
-  PutVarint(payload, out);
-}
-
-bool LittleEndianHost() {
-  const uint16_t probe = 1;
-  unsigned char first;
-  std::memcpy(&first, &probe, 1);
-  return first == 1;
-}
-
-void PutFloats(const float* values, size_t count, std::string* out) {
-  const size_t at = out->size();
-  out->resize(at + 4 * count);
-  char* dst = &(*out)[at];
-  if (LittleEndianHost()) {
-    std::memcpy(dst, values, 4 * count);
-    return;
+// Writes into a buffer sized in advance (the exact size is computed first).
+class WireWriter {
+ public:
+  explicit WireWriter(char* at) : at_(at) {}
+  void Varint(uint64_t v) {
+    while (v >= 0x80) {
+      *at_++ = static_cast<char>((v & 0x7F) | 0x80);
+      v >>= 7;
+    }
+    *at_++ = static_cast<char>(v);
   }
-  for (size_t i = 0; i < count; ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, &values[i], 4);
-    for (int b = 0; b < 4; ++b) dst[4 * i + b] = static_cast<char>(bits >> (8 * b));
+  // Tag and length of a length-delimited field holding `payload` bytes.
+  void FieldHeader(char tag, size_t payload) {
+    *at_++ = tag;
+    Varint(payload);
   }
-}
+  void Bytes(const std::string& bytes) {
+    std::memcpy(at_, bytes.data(), bytes.size());
+    at_ += bytes.size();
+  }
+  void Floats(const float* values, size_t count) {
+    if (LittleEndianHost()) {
+      std::memcpy(at_, values, 4 * count);
+    } else {
+      for (size_t i = 0; i < count; ++i) {
+        uint32_t bits;
+        std::memcpy(&bits, &values[i], 4);
+        for (int b = 0; b < 4; ++b) at_[4 * i + b] = static_cast<char>(bits >> (8 * b));
+      }
+    }
+    at_ += 4 * count;
+  }
+  const char* position() const { return at_; }
+
+ private:
+  static bool LittleEndianHost() {
+    const uint16_t probe = 1;
+    unsigned char first;
+    std::memcpy(&first, &probe, 1);
+    return first == 1;
+  }
+  char* at_;
+};
 
 }  // namespace
 
@@ -98,34 +107,36 @@ std::string SerializeSequenceExample(const EncodedMelody& melody) {
   const size_t labels_entry = FieldSize(kLabels.size()) + FieldSize(labels_list);
   const size_t feature_lists = FieldSize(inputs_entry) + FieldSize(labels_entry);
 
-  std::string out;
-  out.reserve(FieldSize(feature_lists));
-  PutFieldHeader(kTagField2Bytes, feature_lists, &out);  // SequenceExample.feature_lists
+  std::string out(FieldSize(feature_lists), '\0');
+  WireWriter w(&out[0]);
+  w.FieldHeader(kTagField2Bytes, feature_lists);  // SequenceExample.feature_lists
 
-  PutFieldHeader(kTagField1Bytes, inputs_entry, &out);  // FeatureLists.feature_list entry
-  PutFieldHeader(kTagField1Bytes, kInputs.size(), &out);  // key
-  out += kInputs;
-  PutFieldHeader(kTagField2Bytes, inputs_list, &out);  // value: FeatureList
+  w.FieldHeader(kTagField1Bytes, inputs_entry);    // FeatureLists.feature_list entry
+  w.FieldHeader(kTagField1Bytes, kInputs.size());  // key
+  w.Bytes(kInputs);
+  w.FieldHeader(kTagField2Bytes, inputs_list);  // value: FeatureList
   for (size_t i = 0; i < steps; ++i) {
-    PutFieldHeader(kTagField1Bytes, input_feature, &out);  // FeatureList.feature
-    PutFieldHeader(kTagField2Bytes, float_list, &out);     // Feature.float_list
+    w.FieldHeader(kTagField1Bytes, input_feature);  // FeatureList.feature
+    w.FieldHeader(kTagField2Bytes, float_list);     // Feature.float_list
     if (width) {
-      PutFieldHeader(kTagField1Bytes, 4 * width, &out);  // FloatList.value (packed)
-      PutFloats(melody.inputs.data() + i * width, width, &out);
+      w.FieldHeader(kTagField1Bytes, 4 * width);  // FloatList.value (packed)
+      w.Floats(melody.inputs.data() + i * width, width);
     }
   }
 
-  PutFieldHeader(kTagField1Bytes, labels_entry, &out);
-  PutFieldHeader(kTagField1Bytes, kLabels.size(), &out);
-  out += kLabels;
-  PutFieldHeader(kTagField2Bytes, labels_list, &out);
+  w.FieldHeader(kTagField1Bytes, labels_entry);
+  w.FieldHeader(kTagField1Bytes, kLabels.size());
+  w.Bytes(kLabels);
+  w.FieldHeader(kTagField2Bytes, labels_list);
   for (int64_t label : melody.labels) {
     const size_t packed = VarintSize(static_cast<uint64_t>(label));
-    PutFieldHeader(kTagField1Bytes, FieldSize(FieldSize(packed)), &out);  // feature
-    PutFieldHeader(kTagField3Bytes, FieldSize(packed), &out);  // Feature.int64_list
-    PutFieldHeader(kTagField1Bytes, packed, &out);             // Int64List.value (packed)
-    PutVarint(static_cast<uint64_t>(label), &out);
+    w.FieldHeader(kTagField1Bytes, FieldSize(FieldSize(packed)));  // feature
+    w.FieldHeader(kTagField3Bytes, FieldSize(packed));  // Feature.int64_list
+    w.FieldHeader(kTagField1Bytes, packed);             // Int64List.value (packed)
+    w.Varint(static_cast<uint64_t>(label));
   }
+  MELODY_REQUIRE(w.position() == out.data() + out.size())
+      << "SequenceExample size mismatch (internal error)";
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "apps/lib/create_dataset.h"
 
 #include <glog/logging.h>
+#include <google/protobuf/arena.h>
 
 #include <algorithm>
 #include <atomic>
@@ -51,15 +52,48 @@ struct Slot {
 
 void ProcessSlot(const MelodyPipeline& pipeline, Slot* slot) {
   try {
-    magenta::NoteSequence sequence;
-    ParseProtoOrThrow(slot->record, &sequence, slot->what);
-    slot->id = sequence.id();
-    slot->filename = sequence.filename();
-    slot->result = pipeline.Run(sequence);
+    // The parsed input lives in an arena: one block instead of an allocation per note.
+    google::protobuf::Arena arena;
+    auto* sequence = google::protobuf::Arena::CreateMessage<magenta::NoteSequence>(&arena);
+    ParseProtoOrThrow(slot->record, sequence, slot->what);
+    slot->id = sequence->id();
+    slot->filename = sequence->filename();
+    slot->result = pipeline.Run(*sequence);
   } catch (...) {
     slot->error = std::current_exception();
   }
   std::string().swap(slot->record);
+}
+
+// Statistics of one output set, summed over its inputs with the stages' own names.
+class SetStatistics {
+ public:
+  explicit SetStatistics(std::string set_name) : set_name_(std::move(set_name)) {}
+  void Add(const MelodyPipelineResult& r) {
+    ++inputs_;
+    sum_.num_pieces += r.num_pieces;
+    sum_.stage_stats.quantizer.Merge(r.stage_stats.quantizer);
+    sum_.stage_stats.transposition.Merge(r.stage_stats.transposition);
+    sum_.stage_stats.extractor.Merge(r.stage_stats.extractor);
+  }
+  // Full reference names; the partition counter only for a set that received inputs.
+  Statistics Named() const {
+    if (inputs_ == 0) return Statistics();
+    Statistics named = sum_.NamedStatistics(set_name_);
+    named.SetCounter("DAGPipeline_RandomPartition_" + set_name_ + "_melodies_count", inputs_);
+    return named;
+  }
+
+ private:
+  std::string set_name_;
+  int64_t inputs_ = 0;
+  MelodyPipelineResult sum_;
+};
+
+Statistics NamedStatistics(const SetStatistics& training, const SetStatistics& eval) {
+  Statistics all = training.Named();
+  all.Merge(eval.Named());
+  return all;
 }
 
 void LogStatistics(const Statistics& stats) {
@@ -105,6 +139,7 @@ DatasetRun RunCreateDataset(const std::function<bool(std::string*, std::string*)
   // on the thread count.
   const size_t batch_size = static_cast<size_t>(std::max(64, 16 * run.num_threads));
   std::vector<Slot> batch;
+  SetStatistics training_stats("training"), eval_stats("eval");
   int64_t produced = 0;
   bool more = true;
   while (more) {
@@ -137,8 +172,8 @@ DatasetRun RunCreateDataset(const std::function<bool(std::string*, std::string*)
                       << ErrorText(slot.error);
       }
       const MelodyPipelineResult& r = slot.result;
-      const std::string set_name = slot.eval ? "eval" : "training";
-      run.stats.Merge(r.NamedStatistics(set_name));
+      // Summed per set with the stages' own names; the full names are made once.
+      (slot.eval ? eval_stats : training_stats).Add(r);
       for (const std::string& example : r.examples) sink(slot.eval, example);
       (slot.eval ? run.eval_steps : run.training_steps) += r.num_steps;
       produced += static_cast<int64_t>(r.examples.size());
@@ -151,19 +186,18 @@ DatasetRun RunCreateDataset(const std::function<bool(std::string*, std::string*)
       report.pieces = r.num_pieces;
       report.examples = static_cast<int64_t>(r.examples.size());
       report.steps = r.num_steps;
-      report.stats.Merge(r.stage_stats.quantizer.Prefixed("Quantizer"));
-      report.stats.Merge(r.stage_stats.transposition.Prefixed("TranspositionPipeline"));
-      report.stats.Merge(r.stage_stats.extractor.Prefixed("MelodyExtractor"));
+      report.stage_stats = r.stage_stats;
       run.reports.push_back(std::move(report));
 
       ++run.inputs_processed;
       if (options.log_progress && run.inputs_processed % kLogEveryInputs == 0) {
         LOG(INFO) << "Processed " << run.inputs_processed << " inputs so far. Produced "
                   << produced << " outputs.";
-        LogStatistics(run.stats);
+        LogStatistics(NamedStatistics(training_stats, eval_stats));
       }
     }
   }
+  run.stats = NamedStatistics(training_stats, eval_stats);
   if (options.log_progress) {
     LOG(INFO) << "\n\nCompleted.\n";
     LOG(INFO) << "Processed " << run.inputs_processed << " inputs total. Produced " << produced
@@ -229,26 +263,39 @@ DatasetRun CreateDataset(const CreateDatasetFiles& files, const CreateDatasetOpt
 
 std::string FormatInputReports(const std::vector<InputReport>& reports) {
   // Fixed columns: the stage counters that say why pieces or melodies were dropped.
-  static const char* const kCounters[] = {
-      "Quantizer_sequences_discarded_because_multiple_time_signatures",
-      "Quantizer_sequences_discarded_because_multiple_tempos",
-      "Quantizer_sequences_discarded_because_bad_time_signature",
-      "MelodyExtractor_non_integer_steps_per_bar",
-      "MelodyExtractor_polyphonic_tracks_discarded",
-      "MelodyExtractor_melodies_discarded_too_short",
-      "MelodyExtractor_melodies_discarded_too_few_pitches",
-      "MelodyExtractor_melodies_discarded_too_long",
-      "MelodyExtractor_melodies_truncated",
+  struct Column {
+    const char* title;
+    const Statistics StageStatistics::*stage;
+    const char* counter;
+  };
+  static const Column kColumns[] = {
+      {"Quantizer_sequences_discarded_because_multiple_time_signatures",
+       &StageStatistics::quantizer, "sequences_discarded_because_multiple_time_signatures"},
+      {"Quantizer_sequences_discarded_because_multiple_tempos", &StageStatistics::quantizer,
+       "sequences_discarded_because_multiple_tempos"},
+      {"Quantizer_sequences_discarded_because_bad_time_signature", &StageStatistics::quantizer,
+       "sequences_discarded_because_bad_time_signature"},
+      {"MelodyExtractor_non_integer_steps_per_bar", &StageStatistics::extractor,
+       "non_integer_steps_per_bar"},
+      {"MelodyExtractor_polyphonic_tracks_discarded", &StageStatistics::extractor,
+       "polyphonic_tracks_discarded"},
+      {"MelodyExtractor_melodies_discarded_too_short", &StageStatistics::extractor,
+       "melodies_discarded_too_short"},
+      {"MelodyExtractor_melodies_discarded_too_few_pitches", &StageStatistics::extractor,
+       "melodies_discarded_too_few_pitches"},
+      {"MelodyExtractor_melodies_discarded_too_long", &StageStatistics::extractor,
+       "melodies_discarded_too_long"},
+      {"MelodyExtractor_melodies_truncated", &StageStatistics::extractor, "melodies_truncated"},
   };
   std::ostringstream out;
   out << "record\tfilename\tid\tset\tpieces\texamples\tsteps";
-  for (const char* name : kCounters) out << '\t' << name;
+  for (const Column& c : kColumns) out << '\t' << c.title;
   out << '\n';
   for (const InputReport& r : reports) {
     out << r.record_index << '\t' << r.filename << '\t' << r.id << '\t'
         << (r.eval ? "eval" : "training") << '\t' << r.pieces << '\t' << r.examples << '\t'
         << r.steps;
-    for (const char* name : kCounters) out << '\t' << r.stats.counter(name);
+    for (const Column& c : kColumns) out << '\t' << (r.stage_stats.*c.stage).counter(c.counter);
     out << '\n';
   }
   return out.str();

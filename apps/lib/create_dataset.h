@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "data/melody_config.h"
+#include "data/melody_pipeline.h"
 #include "data/statistics.h"
 
 namespace melody {
@@ -39,7 +40,7 @@ struct InputReport {
   int64_t pieces = 0;    // time-change pieces (0: the sequence has no length)
   int64_t examples = 0;  // SequenceExamples written
   int64_t steps = 0;
-  Statistics stats;      // stage statistics, names "<Stage>_<stat>"
+  StageStatistics stage_stats;
 };
 
 struct DatasetRun {
