@@ -1,0 +1,101 @@
+// libFuzzer target for the TFRecord reader (core/tfrecord.h), which reads files: each
+// input is written to a per-process scratch file.
+//  1. The input as a TFRecord file: reading must succeed or throw melody::Error; every
+//     record is then offered to the NoteSequence and SequenceExample parsers.
+//  2. The input cut into payloads (each prefixed by a length byte), framed with
+//     FrameTFRecord: reading must give back exactly those payloads; the framed file cut
+//     short at an input-chosen offset must fail with melody::Error or yield a prefix.
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/proto_util.h"
+#include "core/tfrecord.h"
+#include "example.pb.h"
+#include "music.pb.h"
+
+namespace {
+
+const std::string& ScratchPath() {
+  static const std::string path = [] {
+    const char* dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    return std::string(dir) + "/melody_tfrecord_fuzz_" + std::to_string(getpid()) + ".tfrecord";
+  }();
+  return path;
+}
+
+void WriteScratch(const std::string& bytes) {
+  std::FILE* f = std::fopen(ScratchPath().c_str(), "wb");
+  if (!f) std::abort();
+  if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) std::abort();
+  std::fclose(f);
+}
+
+// Records of the scratch file, or false when the reader threw melody::Error.
+bool ReadScratch(std::vector<std::string>* records) {
+  try {
+    *records = melody::ReadTFRecordFile(ScratchPath());
+    return true;
+  } catch (const melody::Error&) {
+    return false;
+  }
+}
+
+void OfferToParsers(const std::string& record) {
+  magenta::NoteSequence sequence;
+  tensorflow::SequenceExample example;
+  try {
+    melody::ParseProtoOrThrow(record, &sequence, "record");
+    melody::SerializeDeterministic(sequence);
+  } catch (const melody::Error&) {
+  }
+  try {
+    melody::ParseProtoOrThrow(record, &example, "record");
+    melody::SerializeDeterministic(example);
+  } catch (const melody::Error&) {
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string input(reinterpret_cast<const char*>(data), size);
+
+  // 1. Raw bytes as a file.
+  WriteScratch(input);
+  std::vector<std::string> records;
+  if (ReadScratch(&records))
+    for (const std::string& record : records) OfferToParsers(record);
+
+  // 2. Round trip through FrameTFRecord.
+  std::vector<std::string> payloads;
+  for (size_t i = 0; i < size;) {
+    size_t length = data[i++];
+    if (length > size - i) length = size - i;
+    payloads.push_back(input.substr(i, length));
+    i += length;
+  }
+  std::string framed;
+  for (const std::string& payload : payloads) framed += melody::FrameTFRecord(payload);
+  WriteScratch(framed);
+  if (!ReadScratch(&records) || records != payloads) std::abort();
+
+  // A cut anywhere but at a record boundary must be reported, never misread.
+  size_t cut = size == 0 ? 0 : (static_cast<size_t>(data[0]) * 257 + size) % (framed.size() + 1);
+  WriteScratch(framed.substr(0, cut));
+  if (ReadScratch(&records)) {
+    size_t consumed = 0;
+    for (size_t r = 0; r < records.size(); ++r) {
+      if (r >= payloads.size() || records[r] != payloads[r]) std::abort();
+      consumed += payloads[r].size() + 16;
+    }
+    if (consumed != cut) std::abort();
+  }
+  return 0;
+}
