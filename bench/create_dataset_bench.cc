@@ -32,6 +32,9 @@ DEFINE_string(shared_dir, "", "shared/ directory (default: $MELODY_SHARED_DIR or
 DEFINE_int32(repeats, 3, "Timed runs per configuration and thread count (the minimum is kept).");
 DEFINE_int32(threads, 0, "Thread count of the multi-threaded runs (0 = all cores).");
 DEFINE_string(out, "create_dataset_bench.json", "File receiving the numbers (JSON).");
+DEFINE_string(configs, "basic_rnn,mono_rnn,lookback_rnn,attention_rnn",
+              "Comma-separated configs to time.");
+DEFINE_bool(files, true, "Also time the runs that write the two TFRecord files.");
 DEFINE_string(scratch_dir, "/tmp/create_dataset_bench", "Where the file-writing runs write.");
 
 namespace {
@@ -129,6 +132,7 @@ int main(int argc, char** argv) {
 
     nlohmann::json results = nlohmann::json::array();
     for (const std::string& config_id : melody::MelodyConfigIds()) {
+      if (("," + FLAGS_configs + ",").find("," + config_id + ",") == std::string::npos) continue;
       const auto summary = nlohmann::json::parse(melody::ReadFileToString(
           shared + "/golden/create_dataset/" + config_id + "_summary.json"));
       const double reference = summary["reference_seconds"].get<double>();
@@ -146,6 +150,7 @@ int main(int argc, char** argv) {
       };
       auto to_files = [&](int threads) {
         options.num_threads = threads;
+        if (!FLAGS_files) return Timing{0.0, 0.0};
         return MinTime(FLAGS_repeats, [&] {
           melody::CreateDataset({input, FLAGS_scratch_dir + "/out", ""}, options);
         });

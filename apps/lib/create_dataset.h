@@ -54,8 +54,9 @@ struct DatasetRun {
   int num_threads = 0;
 };
 
-// Receives every serialized SequenceExample in output order (eval = which set).
-using ExampleSink = std::function<void(bool eval, const std::string& example)>;
+// Receives every serialized SequenceExample in output order (eval = which set); it may
+// take the string over.
+using ExampleSink = std::function<void(bool eval, std::string&& example)>;
 
 // The graph over a stream of serialized NoteSequences. `next_record(&bytes, &what)` yields
 // the next record and a description for error messages ("<file>: record 3 (byte offset
