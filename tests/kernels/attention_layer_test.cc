@@ -18,7 +18,6 @@ namespace {
 
 using attention_test::AllClose;
 using attention_test::AllCloseScaled;
-using attention_test::Convert;
 using attention_test::RandomTensor;
 using attention_test::ToDouble;
 
@@ -68,7 +67,6 @@ AttentionLayerWeights MapWeights(const AttentionLayerWeights& w,
   for (Tensor* t : Fields(out)) *t = fn(*t);
   return out;
 }
-Tensor ToDevice(const Tensor& t, Device dev) { return t.CopyTo(dev); }
 
 AttentionLayerState RandomState(std::mt19937& rng, int64_t B, int64_t N, int Lw) {
   AttentionLayerState s;
@@ -99,13 +97,8 @@ LayerRun RunFast(Context& ctx, const LayerShape& s, const Tensor& inputs,
                  const AttentionLayerWeights& weights, const AttentionLayerState* initial,
                  const Tensor& d_outputs) {
   const Device dev = ctx.device();
-  const AttentionLayerWeights w = {
-      inputs.device() == dev ? weights.input_kernel : weights.input_kernel.CopyTo(dev),
-      weights.input_bias.CopyTo(dev),   weights.lstm_kernel.CopyTo(dev),
-      weights.lstm_bias.CopyTo(dev),    weights.attn_w.CopyTo(dev),
-      weights.attn_v.CopyTo(dev),       weights.query_kernel.CopyTo(dev),
-      weights.query_bias.CopyTo(dev),   weights.output_kernel.CopyTo(dev),
-      weights.output_bias.CopyTo(dev)};
+  AttentionLayerWeights w = weights;
+  for (Tensor* t : Fields(w)) *t = t->CopyTo(dev);
   AttentionLayerState init_dev;
   if (initial)
     init_dev = {initial->c.CopyTo(dev), initial->h.CopyTo(dev), initial->attns.CopyTo(dev),
