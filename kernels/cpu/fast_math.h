@@ -9,20 +9,21 @@
 // relative). The tests compare against the std:: reference with tolerances above these.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
 namespace melody::cpu {
 
-inline float FastExp(float x) {
+__attribute__((always_inline)) inline float FastExp(float x) {
   // Clamp so that 2^n stays a normal float; e^-87 ~ 1.6e-38, e^88 ~ 1.65e38.
-  x = x < -87.0f ? -87.0f : x;
-  x = x > 88.0f ? 88.0f : x;
+  x = std::max(x, -87.0f);  // maxss/minss: no branches, so loops stay vectorizable
+  x = std::min(x, 88.0f);
   // n = round(x / ln 2) via truncation + correction (no floor instruction on SSE2).
   float fx = x * 1.44269504088896341f + 0.5f;
   int32_t t = static_cast<int32_t>(fx);
   float tf = static_cast<float>(t);
-  tf = tf > fx ? tf - 1.0f : tf;  // floor
+  tf -= static_cast<float>(tf > fx);  // floor
   t = static_cast<int32_t>(tf);
   // r = x - n ln2 with ln2 = 0.693359375 - 2.12194440e-4 (exact first part).
   float r = x - tf * 0.693359375f;
@@ -41,8 +42,8 @@ inline float FastExp(float x) {
   return p * scale;
 }
 
-inline float FastSigmoid(float x) { return 1.0f / (1.0f + FastExp(-x)); }
+__attribute__((always_inline)) inline float FastSigmoid(float x) { return 1.0f / (1.0f + FastExp(-x)); }
 
-inline float FastTanh(float x) { return 1.0f - 2.0f / (1.0f + FastExp(2.0f * x)); }
+__attribute__((always_inline)) inline float FastTanh(float x) { return 1.0f - 2.0f / (1.0f + FastExp(2.0f * x)); }
 
 }  // namespace melody::cpu
