@@ -38,12 +38,15 @@ void GatherRows(Context& ctx, const Tensor& x, const Tensor& rows, Tensor* out) 
   const auto d = internal::CheckGatherRows(&ctx, x, rows, *out);
   const int64_t n = d.picked * d.features;
   if (n == 0) return;
-  if (x.dtype() == DType::kInt64) {
+  // Rows are moved as raw words: 8-byte elements (int64) or 4-byte ones (float32, int32).
+  if (DTypeSize(x.dtype()) == 8) {
     GatherKernel<int64_t><<<Blocks(n), kThreads, 0, ctx.stream()>>>(
-        x.data<int64_t>(), rows.data<int32_t>(), d.picked, d.features, out->data<int64_t>());
+        static_cast<const int64_t*>(x.raw_data()), rows.data<int32_t>(), d.picked, d.features,
+        static_cast<int64_t*>(out->raw_data()));
   } else {
-    GatherKernel<float><<<Blocks(n), kThreads, 0, ctx.stream()>>>(
-        x.data<float>(), rows.data<int32_t>(), d.picked, d.features, out->data<float>());
+    GatherKernel<uint32_t><<<Blocks(n), kThreads, 0, ctx.stream()>>>(
+        static_cast<const uint32_t*>(x.raw_data()), rows.data<int32_t>(), d.picked, d.features,
+        static_cast<uint32_t*>(out->raw_data()));
   }
   MELODY_CUDA_LAUNCH_CHECK();
 }

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 
 #include "core/device.h"
@@ -75,6 +76,19 @@ TEST(GatherRowsTest, CudaMatchesCpu) {
   ScatterRows(*cpu, want, rows, &back);
   ScatterRows(*gpu, got, grows, &gback);
   EXPECT_EQ(gback.ToVector(), back.ToVector());
+  // int32 and int64 labels [B, T] gathered as [P, 1].
+  for (DType dtype : {DType::kInt32, DType::kInt64}) {
+    Tensor labels({4, 9}, dtype);
+    for (int64_t i = 0; i < 36; ++i) {
+      if (dtype == DType::kInt32) labels.data<int32_t>()[i] = static_cast<int32_t>(i);
+      else labels.data<int64_t>()[i] = i;
+    }
+    Tensor want_labels({P, 1}, dtype), got_labels({P, 1}, dtype, gpu->device());
+    GatherRows(*cpu, labels, rows, &want_labels);
+    GatherRows(*gpu, labels.CopyTo(gpu->device()), grows, &got_labels);
+    Tensor back_host = got_labels.CopyTo(Device::CPU());
+    EXPECT_EQ(std::memcmp(back_host.raw_data(), want_labels.raw_data(), want_labels.nbytes()), 0);
+  }
   Tensor y = x.CopyTo(gpu->device());
   AddInPlace(*gpu, x.CopyTo(gpu->device()), &y);
   std::vector<float> sum = y.ToVector();
