@@ -12,8 +12,9 @@
 // re-projecting all Lw window rows at every step as the reference graph does. Ring layout:
 //   values [B, C, A], keys [B, C, V] with C >= Lw slots per batch row; logical window slot
 //   l = 0..Lw-1 (0 = oldest) is physical slot (head + l) % C.
-// Generation uses C = Lw (a true ring); the training layer uses C = Lw + T (the whole
-// history, never wrapping), so that every step's window stays readable for backward.
+// A step-by-step caller can use C = Lw (a true ring: the new entry overwrites the oldest
+// slot and head advances); the training layer (attention_layer.h) uses C = Lw + T (the
+// whole history, never wrapping), so that every step's window stays readable for backward.
 //
 // The literal reference (namespace reference) takes the window as a plain [B, Lw, A] tensor
 // and recomputes all Lw key projections, exactly as model.md writes it; the ring-buffer ops

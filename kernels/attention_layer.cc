@@ -47,6 +47,9 @@ LayerSizes CheckAttentionLayerArgs(const char* op, const Tensor& inputs,
     RequireTensor(op, "initial.h", initial->h, {z.B, N}, dtype, device);
     RequireTensor(op, "initial.attns", initial->attns, {z.B, N}, dtype, device);
     RequireTensor(op, "initial.window", initial->window, {z.B, z.Lw, N}, dtype, device);
+    if (initial->window_keys.defined())
+      RequireTensor(op, "initial.window_keys", initial->window_keys, {z.B, z.Lw, N}, dtype,
+                    device);
   }
   return z;
 }
@@ -139,6 +142,7 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs, const Tensor& len
     final_state->h = Tensor({z.B, z.N}, DType::kFloat32, dev);
     final_state->attns = Tensor({z.B, z.N}, DType::kFloat32, dev);
     final_state->window = Tensor({z.B, z.Lw, z.N}, DType::kFloat32, dev);
+    final_state->window_keys = Tensor({z.B, z.Lw, z.N}, DType::kFloat32, dev);
   }
   if (ctx.is_cpu())
     return cpu::AttentionLayerForward(ctx, inputs, weights, initial, *act, outputs, final_state);

@@ -48,11 +48,15 @@ struct AttentionLayerWeights {
 // Zero-filled tensors with the shapes of `like` (for gradients), on `device`, same dtype.
 AttentionLayerWeights ZerosLikeWeights(const AttentionLayerWeights& like, Device device);
 
-// The wrapper's state (model.md §2.8 order c, h, attns, window).
+// The wrapper's state (model.md §2.8 order c, h, attns, window), plus a cache of the
+// window's key projections so that a step-by-step caller (generation) never re-projects an
+// entry: forward fills final_state->window_keys; an initial state whose window_keys is
+// undefined gets them computed from window (one [Lw, N]·attn_w product per sequence).
 struct AttentionLayerState {
-  Tensor c, h;    // [B, N]
-  Tensor attns;   // [B, N]
-  Tensor window;  // [B, Lw, N], oldest first (the flattened [B, Lw·N] state, viewed 3-D)
+  Tensor c, h;         // [B, N]
+  Tensor attns;        // [B, N]
+  Tensor window;       // [B, Lw, N], oldest first (the flattened [B, Lw·N] state, viewed 3-D)
+  Tensor window_keys;  // [B, Lw, N] = window · attn_w (optional in an initial state)
 };
 
 // What forward keeps for backward (device tensors; layouts are internal to the fast paths).

@@ -70,7 +70,13 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
   if (initial) {
     for (int64_t b = 0; b < B; ++b) {
       std::memcpy(hv + b * H * N, initial->window.data<float>() + b * Lw * N, Lw * N * 4);
-      Sgemm(false, false, Lw, N, N, 1.0f, hv + b * H * N, N, attn_w, N, 0.0f, hk + b * H * N, N);
+      if (initial->window_keys.defined()) {
+        std::memcpy(hk + b * H * N, initial->window_keys.data<float>() + b * Lw * N,
+                    Lw * N * 4);
+      } else {
+        Sgemm(false, false, Lw, N, N, 1.0f, hv + b * H * N, N, attn_w, N, 0.0f,
+              hk + b * H * N, N);
+      }
     }
     std::memcpy(state, initial->c.data<float>(), B * N * 4);
     std::memcpy(state + B * N, initial->h.data<float>(), B * N * 4);
@@ -141,6 +147,8 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
     for (int64_t b = 0; b < B; ++b) {
       std::memcpy(final_state->window.data<float>() + b * Lw * N, hv + (b * H + len[b]) * N,
                   Lw * N * 4);
+      std::memcpy(final_state->window_keys.data<float>() + b * Lw * N,
+                  hk + (b * H + len[b]) * N, Lw * N * 4);
     }
     std::memcpy(final_state->attns.data<float>(), attns + act.steps * B * N, B * N * 4);
   }

@@ -164,12 +164,17 @@ Step<S> ForwardStep(const LayerSizes& z, const Weights<S>& w, const S* x, RowSta
   return s;
 }
 
+// The final state of one sequence, with the key cache recomputed from the window.
 template <typename S>
-void WriteState(const LayerSizes& z, const RowState<S>& st, int64_t b, AttentionLayerState* out) {
+void WriteState(const LayerSizes& z, const Weights<S>& w, const RowState<S>& st, int64_t b,
+                AttentionLayerState* out) {
   std::copy(st.c.begin(), st.c.end(), out->c.data<S>() + b * z.N);
   std::copy(st.h.begin(), st.h.end(), out->h.data<S>() + b * z.N);
   std::copy(st.a.begin(), st.a.end(), out->attns.data<S>() + b * z.N);
   std::copy(st.window.begin(), st.window.end(), out->window.data<S>() + b * z.Lw * z.N);
+  for (int64_t l = 0; l < z.Lw; ++l)
+    RowTimesMatrix(&st.window[l * z.N], w.attn_w, static_cast<const S*>(nullptr), z.N, z.N,
+                   out->window_keys.data<S>() + (b * z.Lw + l) * z.N);
 }
 
 }  // namespace
@@ -192,6 +197,7 @@ void AttentionLayerForward(const Tensor& inputs, const Tensor& lengths,
     final_state->h = Tensor({z.B, z.N}, dt);
     final_state->attns = Tensor({z.B, z.N}, dt);
     final_state->window = Tensor({z.B, z.Lw, z.N}, dt);
+    final_state->window_keys = Tensor({z.B, z.Lw, z.N}, dt);
   }
   const Weights<T> w(weights);
   T* out = outputs->data<T>();
@@ -203,7 +209,7 @@ void AttentionLayerForward(const Tensor& inputs, const Tensor& lengths,
       ForwardStep(z, w, inputs.data<T>() + (b * z.T + t) * z.I, st, step_out);
       std::copy(step_out.begin(), step_out.end(), out + (b * z.T + t) * z.N);
     }
-    if (final_state) WriteState(z, st, b, final_state);
+    if (final_state) WriteState(z, w, st, b, final_state);
   }
 }
 

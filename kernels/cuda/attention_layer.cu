@@ -124,9 +124,15 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
     MELODY_CUDA_CHECK(cudaMemcpy2DAsync(hv, H * N * sizeof(float), initial->window.data<float>(),
                                         Lw * N * sizeof(float), Lw * N * sizeof(float), B,
                                         cudaMemcpyDeviceToDevice, stream));
-    for (int64_t b = 0; b < B; ++b)
-      SgemmRowMajor(blas, false, false, Lw, N, N, 1.0f, hv + b * H * N, N, attn_w, N, 0.0f,
-                    hk + b * H * N, N);
+    if (initial->window_keys.defined()) {
+      MELODY_CUDA_CHECK(cudaMemcpy2DAsync(
+          hk, H * N * sizeof(float), initial->window_keys.data<float>(), Lw * N * sizeof(float),
+          Lw * N * sizeof(float), B, cudaMemcpyDeviceToDevice, stream));
+    } else {
+      for (int64_t b = 0; b < B; ++b)
+        SgemmRowMajor(blas, false, false, Lw, N, N, 1.0f, hv + b * H * N, N, attn_w, N, 0.0f,
+                      hk + b * H * N, N);
+    }
   }
   BroadcastRows(stream, w.input_bias.data<float>(), B * T, I, x_proj);
   SgemmRowMajor(blas, false, false, B * T, I, I, 1.0f, inputs.data<float>(), I, k_in, I, 1.0f,
@@ -177,6 +183,9 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
     if (B * Lw * N > 0) {
       FinalWindowKernel<<<Blocks(B * Lw * N), kThreads, 0, stream>>>(
           B, Lw, N, H, len, hv, final_state->window.data<float>());
+      MELODY_CUDA_LAUNCH_CHECK();
+      FinalWindowKernel<<<Blocks(B * Lw * N), kThreads, 0, stream>>>(
+          B, Lw, N, H, len, hk, final_state->window_keys.data<float>());
       MELODY_CUDA_LAUNCH_CHECK();
     }
   }

@@ -77,7 +77,7 @@ AttentionLayerState RandomState(std::mt19937& rng, int64_t B, int64_t N, int Lw)
   return s;
 }
 AttentionLayerState StateToDouble(const AttentionLayerState& s) {
-  return {ToDouble(s.c), ToDouble(s.h), ToDouble(s.attns), ToDouble(s.window)};
+  return {ToDouble(s.c), ToDouble(s.h), ToDouble(s.attns), ToDouble(s.window), Tensor()};
 }
 
 Tensor Lengths(const std::vector<int32_t>& len) {
@@ -100,9 +100,11 @@ LayerRun RunFast(Context& ctx, const LayerShape& s, const Tensor& inputs,
   AttentionLayerWeights w = weights;
   for (Tensor* t : Fields(w)) *t = t->CopyTo(dev);
   AttentionLayerState init_dev;
-  if (initial)
+  if (initial) {
     init_dev = {initial->c.CopyTo(dev), initial->h.CopyTo(dev), initial->attns.CopyTo(dev),
-                initial->window.CopyTo(dev)};
+                initial->window.CopyTo(dev), Tensor()};
+    if (initial->window_keys.defined()) init_dev.window_keys = initial->window_keys.CopyTo(dev);
+  }
   const Tensor x = inputs.CopyTo(dev);
   Tensor outputs({s.B, s.T, s.N}, DType::kFloat32, dev);
   AttentionLayerActivations act;
@@ -118,7 +120,8 @@ LayerRun RunFast(Context& ctx, const LayerShape& s, const Tensor& inputs,
   r.d_inputs = d_inputs.CopyTo(Device::CPU());
   r.final_state = {final_state.c.CopyTo(Device::CPU()), final_state.h.CopyTo(Device::CPU()),
                    final_state.attns.CopyTo(Device::CPU()),
-                   final_state.window.CopyTo(Device::CPU())};
+                   final_state.window.CopyTo(Device::CPU()),
+                   final_state.window_keys.CopyTo(Device::CPU())};
   r.grads = grads;
   for (Tensor* t : Fields(r.grads)) *t = t->CopyTo(Device::CPU());
   return r;
@@ -155,6 +158,7 @@ LayerRun RunReference(const LayerShape& s, const Tensor& inputs,
   if (r) r = check(a.final_state.h, b.final_state.h, "final h");
   if (r) r = check(a.final_state.attns, b.final_state.attns, "final attns");
   if (r) r = check(a.final_state.window, b.final_state.window, "final window");
+  if (r) r = check(a.final_state.window_keys, b.final_state.window_keys, "final window keys");
   AttentionLayerWeights ga = a.grads, gb = b.grads;
   const auto fa = Fields(ga), fb = Fields(gb);
   for (size_t i = 0; r && i < fa.size(); ++i)
@@ -230,28 +234,35 @@ TEST(AttentionLayerTest, StepByStepThroughTheStateEqualsOneCall) {
   AttentionLayerState final_whole;
   AttentionLayerForward(*ctx, x, Lengths(whole.lengths), w, whole.Lw, nullptr, &outputs,
                         nullptr, &final_whole);
-  AttentionLayerState state;
-  bool have_state = false;
-  for (int64_t t = 0; t < whole.T; ++t) {
-    Tensor x_t({whole.B, 1, whole.I}, DType::kFloat32);
-    for (int64_t b = 0; b < whole.B; ++b)
-      for (int64_t i = 0; i < whole.I; ++i)
-        x_t.data<float>()[b * whole.I + i] = x.data<float>()[(b * whole.T + t) * whole.I + i];
-    Tensor out_t({whole.B, 1, whole.N}, DType::kFloat32);
-    AttentionLayerState next;
-    AttentionLayerForward(*ctx, x_t, Lengths({1, 1}), w, whole.Lw, have_state ? &state : nullptr,
-                          &out_t, nullptr, &next);
-    for (int64_t b = 0; b < whole.B; ++b)
-      for (int64_t k = 0; k < whole.N; ++k)
-        EXPECT_NEAR(out_t.data<float>()[b * whole.N + k],
-                    outputs.data<float>()[(b * whole.T + t) * whole.N + k], 1e-6)
-            << "t=" << t << " b=" << b << " k=" << k;
-    state = next;
-    have_state = true;
+  // Once passing the key cache along (keys projected once), once dropping it (keys
+  // recomputed from the window at every call).
+  for (bool keep_keys : {true, false}) {
+    SCOPED_TRACE(keep_keys ? "cached window keys" : "recomputed window keys");
+    AttentionLayerState state;
+    bool have_state = false;
+    for (int64_t t = 0; t < whole.T; ++t) {
+      Tensor x_t({whole.B, 1, whole.I}, DType::kFloat32);
+      for (int64_t b = 0; b < whole.B; ++b)
+        for (int64_t i = 0; i < whole.I; ++i)
+          x_t.data<float>()[b * whole.I + i] = x.data<float>()[(b * whole.T + t) * whole.I + i];
+      Tensor out_t({whole.B, 1, whole.N}, DType::kFloat32);
+      AttentionLayerState next;
+      AttentionLayerForward(*ctx, x_t, Lengths({1, 1}), w, whole.Lw,
+                            have_state ? &state : nullptr, &out_t, nullptr, &next);
+      for (int64_t b = 0; b < whole.B; ++b)
+        for (int64_t k = 0; k < whole.N; ++k)
+          EXPECT_NEAR(out_t.data<float>()[b * whole.N + k],
+                      outputs.data<float>()[(b * whole.T + t) * whole.N + k], 1e-6)
+              << "t=" << t << " b=" << b << " k=" << k;
+      state = next;
+      if (!keep_keys) state.window_keys = Tensor();
+      have_state = true;
+    }
+    EXPECT_TRUE(AllClose(state.window, final_whole.window, 1e-6, 0.0, "window", 41));
+    EXPECT_TRUE(AllClose(state.attns, final_whole.attns, 1e-6, 0.0, "attns", 41));
+    EXPECT_TRUE(AllClose(state.c, final_whole.c, 1e-6, 0.0, "c", 41));
+    EXPECT_TRUE(AllClose(state.h, final_whole.h, 1e-6, 0.0, "h", 41));
   }
-  EXPECT_TRUE(AllClose(state.window, final_whole.window, 1e-6, 0.0, "window", 41));
-  EXPECT_TRUE(AllClose(state.attns, final_whole.attns, 1e-6, 0.0, "attns", 41));
-  EXPECT_TRUE(AllClose(state.c, final_whole.c, 1e-6, 0.0, "c", 41));
 }
 
 // Loss Σ outputs ⊙ R of the double reference.
