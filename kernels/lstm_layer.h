@@ -57,7 +57,8 @@ void LstmLayerForward(Context& ctx, const Tensor& x, const Tensor& lengths,
                       LstmLayerCache* cache);
 
 // Backward of the forward call that filled `cache` (same x, lengths, kernel, bias; y is
-// the forward output, needed by cuDNN). dy [B, T, N]. The CPU path reuses the saved gates
+// the forward's output as the forward wrote it, needed by cuDNN: apply dropout into a
+// separate tensor, not in place over y). dy [B, T, N]. The CPU path reuses the saved gates
 // as scratch for dz, so a cache supports ONE backward per forward.
 // Overwritten: dx [B, T, I] (may be nullptr when not needed).
 // Accumulated (+=): dkernel [I + N, 4N], dbias [4N].
