@@ -2,6 +2,7 @@
 #include "models/melody_rnn_model.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "core/error.h"
 #include "kernels/dropout.h"
@@ -78,6 +79,24 @@ void CheckBatch(const ModelLayout& layout, const Tensor& inputs, const Tensor& l
   MELODY_REQUIRE(total > 0) << "model: the batch has no valid position (all lengths are 0)";
 }
 
+// Adds the wall time since the last Mark() to a profile field (when profiling).
+class SectionClock {
+ public:
+  SectionClock(Context& ctx, bool enabled) : ctx_(ctx), enabled_(enabled) { Mark(nullptr); }
+  void Mark(double* field) {
+    if (!enabled_) return;
+    ctx_.Synchronize();
+    const auto now = std::chrono::steady_clock::now();
+    if (field != nullptr) *field += std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+  }
+
+ private:
+  Context& ctx_;
+  bool enabled_;
+  std::chrono::steady_clock::time_point last_;
+};
+
 }  // namespace
 
 struct MelodyRnnModel::LayerState {
@@ -113,6 +132,10 @@ ModelStepResult MelodyRnnModel::Run(Context& ctx, const Parameters& params,
   const Tensor lengths = HostLengths(batch.lengths);
   const bool use_dropout = dropout.keep_prob < 1.0f;
 
+  Profile unused;
+  Profile& prof = profile_ ? *profile_ : unused;
+  SectionClock clock(ctx, profile_ != nullptr);
+
   // ---- forward ----
   Tensor x = batch.inputs;
   std::vector<Tensor> layer_inputs, inner_inputs;  // x and x_in of every layer
@@ -126,6 +149,7 @@ ModelStepResult MelodyRnnModel::Run(Context& ctx, const Parameters& params,
       Ensure(&s.x_proj, {B, T, N}, DType::kFloat32, dev);
       LinearForward(ctx, x, v[L.input_projection_kernel], v[L.input_projection_bias], &s.x_proj);
       x_in = s.x_proj;
+      clock.Mark(&prof.input_projection);
     }
     inner_inputs.push_back(x_in);
     Ensure(&s.inner, {B, T, N}, DType::kFloat32, dev);
@@ -137,6 +161,7 @@ ModelStepResult MelodyRnnModel::Run(Context& ctx, const Parameters& params,
       LstmLayerForward(ctx, x_in, lengths, v[L.lstm_kernel], v[L.lstm_bias], &s.inner,
                        grads ? &s.lstm_cache : nullptr);
     }
+    clock.Mark(&prof.recurrent_forward);
     Tensor pre = s.inner;
     if (L.residual) {
       Ensure(&s.pre, {B, T, N}, DType::kFloat32, dev);
@@ -151,6 +176,7 @@ ModelStepResult MelodyRnnModel::Run(Context& ctx, const Parameters& params,
     } else {
       x = pre;
     }
+    clock.Mark(&prof.dropout_residual);
   }
 
   // ---- output layer and loss over the valid positions ----
@@ -172,6 +198,7 @@ ModelStepResult MelodyRnnModel::Run(Context& ctx, const Parameters& params,
                                       grads ? &dlogits : nullptr);
   result.metrics = TrainMetricsFromCounts(result.counts);
   if (logits_out) *logits_out = logits;
+  clock.Mark(&prof.output_and_loss);
   if (!grads) return result;
 
   // ---- backward ----
@@ -184,6 +211,7 @@ ModelStepResult MelodyRnnModel::Run(Context& ctx, const Parameters& params,
                  &g[layout_.fc_biases], GradMode::kOverwrite);
   Tensor d_out({B, T, N_last}, DType::kFloat32, dev);
   ScatterRows(ctx, d_oflat, rows, &d_out);
+  clock.Mark(&prof.output_and_loss);
 
   for (int k = static_cast<int>(layout_.layers.size()) - 1; k >= 0; --k) {
     const LayerVariables& L = layout_.layers[k];
@@ -196,6 +224,7 @@ ModelStepResult MelodyRnnModel::Run(Context& ctx, const Parameters& params,
       DropoutBackward(ctx, d_out, DropoutOf(dropout, k), &s.d_pre);
       d_pre = s.d_pre;
     }
+    clock.Mark(&prof.dropout_residual);
     const Tensor& x_in = inner_inputs[k];
     const bool need_dx_in = k > 0 || L.has_input_projection();
     Tensor* d_xin = nullptr;
@@ -210,8 +239,10 @@ ModelStepResult MelodyRnnModel::Run(Context& ctx, const Parameters& params,
       LstmLayerBackward(ctx, x_in, lengths, v[L.lstm_kernel], v[L.lstm_bias], s.inner, d_pre,
                         s.lstm_cache, d_xin, &g[L.lstm_kernel], &g[L.lstm_bias]);
     }
+    clock.Mark(&prof.recurrent_backward);
     if (!need_dx_in) break;
     if (L.residual) AddInPlace(ctx, d_pre, d_xin);
+    clock.Mark(&prof.dropout_residual);
     if (L.has_input_projection()) {
       Tensor* d_x = nullptr;
       if (k > 0) {
@@ -221,6 +252,7 @@ ModelStepResult MelodyRnnModel::Run(Context& ctx, const Parameters& params,
       LinearBackward(ctx, layer_inputs[k], v[L.input_projection_kernel], *d_xin, d_x,
                      &g[L.input_projection_kernel], &g[L.input_projection_bias],
                      GradMode::kOverwrite);
+      clock.Mark(&prof.input_projection);
       if (k == 0) break;
       d_out = s.d_x;
     } else {

@@ -61,6 +61,17 @@ class MelodyRnnModel {
                       const DropoutSetting& dropout, Parameters* grads,
                       Tensor* logits = nullptr);
 
+  // Optional per-section wall time, accumulated over Run calls while set (for bench/;
+  // adds a device synchronisation per section). nullptr switches it off.
+  struct Profile {
+    double input_projection = 0;    // residual input projections, forward and backward
+    double recurrent_forward = 0;   // LSTM / attention layers
+    double recurrent_backward = 0;
+    double dropout_residual = 0;    // dropout and residual adds, forward and backward
+    double output_and_loss = 0;     // gather, output layer, softmax cross-entropy, scatter
+  };
+  void set_profile(Profile* profile) { profile_ = profile; }
+
   // Floating-point operations of the matrix products of one forward (and backward) pass
   // over `batch` (2·M·N·K per GEMM, counted at the valid (b, t) positions).
   struct FlopCount {
@@ -73,6 +84,7 @@ class MelodyRnnModel {
   ModelLayout layout_;
   int no_event_label_;
   std::vector<std::shared_ptr<LayerState>> layers_;  // buffers reused across calls
+  Profile* profile_ = nullptr;
 };
 
 namespace reference {

@@ -5,8 +5,13 @@
 // fixture file is absent.
 //
 // Tolerances: loss and logits 1e-5 relative + 1e-6 absolute; gradients 1e-4 relative to the
-// element + 1e-6 of the tensor's largest magnitude (float32 BPTT sums run in a different
-// order from TF's).
+// element + 1e-5 of the tensor's largest magnitude + 1e-8 of the largest gradient of any
+// variable. The floors are for tensors whose gradient is a small difference of large terms
+// (the attention query kernel: its scores barely matter while the window is mostly zero,
+// so its whole gradient is ~1e-5 of the others'): there float32 rounding, ours and TF's,
+// is of the order of the upstream gradients' rounding. Measured against a double-precision
+// run of our reference network on attention_rnn_residual, TF's own float32 gradient of that
+// kernel is off by 1.7e-5 of the tensor's scale and ours by 5e-6.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -111,7 +116,10 @@ TEST_P(ReferenceFixtureTest, LossLogitsAndGradientsMatchMagenta) {
       worst_logit = std::max(worst_logit, std::abs(got - want) / (std::abs(want) + 0.1));
       ASSERT_NEAR(got, want, 1e-5 * std::abs(want) + 1e-6) << "logit [" << p << ", " << c << "]";
     }
-  double worst_grad = 0;
+  double worst_grad = 0, global_scale = 0;
+  for (const auto& [name, record] : fixture.at("gradients").items())
+    for (const auto& value : record.at("values"))
+      global_scale = std::max(global_scale, std::abs(value.get<double>()));
   for (const auto& [name, record] : fixture.at("gradients").items()) {
     const Tensor want = TensorFromRecord(record);
     const Tensor& got = grads.Get(name);
@@ -121,7 +129,8 @@ TEST_P(ReferenceFixtureTest, LossLogitsAndGradientsMatchMagenta) {
     for (int64_t e = 0; e < want.numel(); ++e) {
       const double w = want.data<float>()[e], g = got.data<float>()[e];
       worst_grad = std::max(worst_grad, std::abs(g - w) / (std::abs(w) + 1e-2 * scale + 1e-30));
-      ASSERT_NEAR(g, w, 1e-4 * std::abs(w) + 1e-6 * scale) << name << " element " << e;
+      ASSERT_NEAR(g, w, 1e-4 * std::abs(w) + 1e-5 * scale + 1e-8 * global_scale)
+          << name << " element " << e;
     }
   }
   std::printf("[ fixture  ] %s: loss %.9g vs %.9g; worst logit rel %.2e; worst gradient rel %.2e\n",

@@ -1,0 +1,161 @@
+// Whole Melody RNN training step (forward + backward, dropout 0.5 as in training) on the
+// CPU for the four default configs, batch 128, every sequence at full length T (128 and
+// 512). Prints achieved GFLOP/s (GEMM FLOPs at the valid positions, see
+// MelodyRnnModel::CountGemmFlops) next to the OpenBLAS sgemm ceiling measured in the same
+// run, forward-only rows, and the peak resident memory (getrusage). Writes the table as
+// JSON to --out.
+#include <gflags/gflags.h>
+
+#include <cblas.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/context.h"
+#include "models/melody_rnn_config.h"
+#include "models/melody_rnn_model.h"
+#include "models/parameters.h"
+
+DEFINE_int32(threads, 0, "CPU threads (0 = all cores).");
+DEFINE_int32(batch, 128, "Batch size.");
+DEFINE_string(lengths, "128,512", "Comma-separated sequence lengths T.");
+DEFINE_string(configs, "basic_rnn,mono_rnn,lookback_rnn,attention_rnn", "Configs to run.");
+DEFINE_int32(repeats, 2, "Timed runs per row (the minimum is kept), after one warm-up.");
+DEFINE_string(out, "model_bench.json", "File receiving the numbers (JSON).");
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<std::string> Split(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t comma = s.find(',', start);
+    const std::string item = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+template <typename Fn>
+double MinSeconds(int repeats, Fn fn) {
+  fn();  // warm-up (page faults, thread pools)
+  double best = 1e30;
+  for (int r = 0; r < repeats; ++r) {
+    const auto t0 = Clock::now();
+    fn();
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return best;
+}
+
+// The sgemm ceiling: the best rate of a few large single-call products (row-major,
+// including the model's own big shape [B·T, 256] x [256, 512]).
+double SgemmCeilingGflops(int repeats) {
+  double best = 0;
+  for (auto [m, n, k] : std::vector<std::array<int, 3>>{{2048, 2048, 2048}, {16384, 512, 256}, {4096, 1024, 512}}) {
+    std::vector<float> a(static_cast<size_t>(m) * k, 0.5f), b(static_cast<size_t>(k) * n, 0.25f),
+        c(static_cast<size_t>(m) * n);
+    const double s = MinSeconds(repeats + 1, [&] {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data(), k, b.data(), n,
+                  0.0f, c.data(), n);
+    });
+    best = std::max(best, 2.0 * m * n * k / s / 1e9);
+  }
+  return best;
+}
+
+double PeakRssMiB() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  using namespace melody;
+  auto ctx = Context::CreateCpu(FLAGS_threads);
+  std::printf("CPU threads: %d\n", ctx->num_threads());
+  const double ceiling = SgemmCeilingGflops(FLAGS_repeats);
+  std::printf("OpenBLAS sgemm ceiling: %.1f GFLOP/s\n\n", ceiling);
+  std::printf("%-14s %5s %6s %10s %10s %9s %9s %8s %10s\n", "config", "B", "T", "fwd s",
+              "fwd+bwd s", "GFLOP", "GFLOP/s", "ceiling", "peak MiB");
+  nlohmann::json out;
+  out["threads"] = ctx->num_threads();
+  out["sgemm_ceiling_gflops"] = ceiling;
+  out["rows"] = nlohmann::json::array();
+  for (const std::string& id : Split(FLAGS_configs)) {
+    const MelodyRnnConfig config = DefaultMelodyRnnConfig(id);
+    const ModelHParams hp = ModelHParamsFrom(config.hparams);
+    const ModelLayout layout = ModelLayout::Build(ModelShape::From(config.sizes, hp));
+    Parameters params(layout);
+    params.InitializeRandom(1);
+    Parameters grads(layout);
+    MelodyRnnModel model(layout, config.sizes.no_event_label);
+    for (const std::string& t_text : Split(FLAGS_lengths)) {
+      const int64_t T = std::stoll(t_text), B = FLAGS_batch, I = config.sizes.input_size;
+      // A plausible one-hot-like input: one 1.0 per step; random labels.
+      std::mt19937 rng(7);
+      Tensor inputs = Tensor::Zeros({B, T, I}, DType::kFloat32);
+      Tensor labels({B, T}, DType::kInt64);
+      for (int64_t p = 0; p < B * T; ++p) {
+        inputs.data<float>()[p * I + rng() % I] = 1.0f;
+        labels.data<int64_t>()[p] = rng() % config.sizes.num_classes;
+      }
+      ModelBatch batch{inputs, labels, std::vector<int32_t>(B, static_cast<int32_t>(T))};
+      const DropoutSetting dropout{static_cast<float>(hp.dropout_keep_prob), 1, 0};
+      const auto flops = model.CountGemmFlops(batch.lengths);
+      const double fwd_s = MinSeconds(FLAGS_repeats, [&] { model.Run(*ctx, params, batch, dropout, nullptr); });
+      const double step_s = MinSeconds(FLAGS_repeats, [&] { model.Run(*ctx, params, batch, dropout, &grads); });
+      // One more step with the per-section clock on (not part of the timed figures).
+      MelodyRnnModel::Profile profile;
+      model.set_profile(&profile);
+      model.Run(*ctx, params, batch, dropout, &grads);
+      model.set_profile(nullptr);
+      const double total_gflop = (flops.forward + flops.backward) / 1e9;
+      const double rate = total_gflop / step_s;
+      const double rss = PeakRssMiB();
+      std::printf("%-14s %5lld %6lld %10.3f %10.3f %9.1f %9.1f %7.0f%% %10.0f\n", id.c_str(),
+                  static_cast<long long>(B), static_cast<long long>(T), fwd_s, step_s, total_gflop,
+                  rate, 100 * rate / ceiling, rss);
+      std::printf("    sections (s): recurrent fwd %.3f, recurrent bwd %.3f, dropout+residual %.3f, "
+                  "input projection %.3f, output layer+loss %.3f\n",
+                  profile.recurrent_forward, profile.recurrent_backward, profile.dropout_residual,
+                  profile.input_projection, profile.output_and_loss);
+      std::fflush(stdout);
+      out["rows"].push_back({{"config", id},
+                             {"batch", B},
+                             {"time", T},
+                             {"forward_seconds", fwd_s},
+                             {"forward_gflops", flops.forward / 1e9 / fwd_s},
+                             {"step_seconds", step_s},
+                             {"step_gflop", total_gflop},
+                             {"step_gflops", rate},
+                             {"ratio_to_ceiling", rate / ceiling},
+                             {"peak_rss_mib", rss},
+                             {"sections_seconds",
+                              {{"recurrent_forward", profile.recurrent_forward},
+                               {"recurrent_backward", profile.recurrent_backward},
+                               {"dropout_residual", profile.dropout_residual},
+                               {"input_projection", profile.input_projection},
+                               {"output_and_loss", profile.output_and_loss}}}});
+    }
+  }
+  std::ofstream(FLAGS_out) << out.dump(2) << "\n";
+  std::printf("\nwrote %s\n", FLAGS_out.c_str());
+  return 0;
+}
