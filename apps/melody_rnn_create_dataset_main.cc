@@ -10,6 +10,7 @@
 
 #include "apps/lib/create_dataset.h"
 #include "core/error.h"
+#include "models/melody_rnn_config.h"
 
 DEFINE_string(config, "", "Which config to use: basic_rnn, mono_rnn, lookback_rnn or attention_rnn.");
 DEFINE_string(melody_encoder_decoder, "",
@@ -17,8 +18,8 @@ DEFINE_string(melody_encoder_decoder, "",
 DEFINE_string(generator_id, "", "A unique ID for the generator, overriding the config's.");
 DEFINE_string(generator_description, "", "A description of the generator, overriding the config's.");
 DEFINE_string(hparams, "",
-              "Comma-separated name=value hyperparameter overrides (accepted; they do not "
-              "affect the dataset).");
+              "Comma-separated list of name=value pairs overriding the config's "
+              "hyperparameters (parsed and checked; they do not affect the dataset).");
 DEFINE_string(input, "", "TFRecord to read NoteSequence protos from.");
 DEFINE_string(output_dir, "",
               "Directory to write training and eval TFRecord files. The TFRecord files are "
@@ -78,11 +79,14 @@ int main(int argc, char** argv) {
 
   try {
     melody::CreateDatasetOptions options;
-    options.config = melody::MelodyConfigFromFlags(
-        GivenFlag("config", FLAGS_config),
-        GivenFlag("melody_encoder_decoder", FLAGS_melody_encoder_decoder),
-        GivenFlag("generator_id", FLAGS_generator_id),
-        GivenFlag("generator_description", FLAGS_generator_description));
+    // The shared config resolution (apps.md §2), --hparams parsing included.
+    melody::ConfigFlags flags;
+    flags.config = FLAGS_config;
+    flags.melody_encoder_decoder = FLAGS_melody_encoder_decoder;
+    flags.generator_id = FLAGS_generator_id;
+    flags.generator_description = GivenFlag("generator_description", FLAGS_generator_description);
+    flags.hparams = FLAGS_hparams;
+    options.config = melody::MelodyRnnConfigFromFlags(flags).melody;
     options.eval_ratio = FLAGS_eval_ratio;
     options.seed = FLAGS_seed;
     options.num_threads = FLAGS_num_threads;

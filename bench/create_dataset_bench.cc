@@ -29,9 +29,10 @@
 
 DEFINE_string(shared_dir, "", "shared/ directory (default: $MELODY_SHARED_DIR or ../shared "
                               "beside the source tree)");
-DEFINE_int32(repeats, 3, "Timed runs per configuration and thread count (the minimum is kept).");
+DEFINE_int32(repeats, 5, "Timed runs per configuration and thread count (the minimum is kept).");
 DEFINE_int32(threads, 0, "Thread count of the multi-threaded runs (0 = all cores).");
-DEFINE_string(out, "create_dataset_bench.json", "File receiving the numbers (JSON).");
+DEFINE_string(out, "bench/results/create_dataset.json",
+              "File receiving the numbers (JSON); its directory is created.");
 DEFINE_string(configs, "basic_rnn,mono_rnn,lookback_rnn,attention_rnn",
               "Comma-separated configs to time.");
 DEFINE_bool(files, true, "Also time the runs that write the two TFRecord files.");
@@ -89,8 +90,9 @@ double ProcessCpuSeconds() {
 }
 
 struct Timing {
-  double wall = 1e30;  // minimum over the repeats
-  double cpu = 1e30;   // process CPU time (all threads) of the run with the minimum
+  double wall = 1e30;    // minimum over the repeats
+  double cpu = 1e30;     // process CPU time (all threads) of the run with the minimum
+  double median = 0.0;   // median wall time over the repeats
 };
 
 // On a shared machine the wall time of a single-threaded run also counts time the
@@ -98,13 +100,17 @@ struct Timing {
 template <typename Fn>
 Timing MinTime(int repeats, Fn fn) {
   Timing best;
+  std::vector<double> walls;
   for (int r = 0; r < repeats; ++r) {
     const double cpu_start = ProcessCpuSeconds();
     const auto start = Clock::now();
     fn();
     const double wall = std::chrono::duration<double>(Clock::now() - start).count();
-    if (wall < best.wall) best = {wall, ProcessCpuSeconds() - cpu_start};
+    walls.push_back(wall);
+    if (wall < best.wall) best = {wall, ProcessCpuSeconds() - cpu_start, 0.0};
   }
+  std::sort(walls.begin(), walls.end());
+  best.median = walls[walls.size() / 2];
   return best;
 }
 
@@ -113,6 +119,7 @@ Timing MinTime(int repeats, Fn fn) {
 int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   const std::string shared = FLAGS_shared_dir.empty() ? DefaultSharedDir() : FLAGS_shared_dir;
+  if (FLAGS_repeats < 1) FLAGS_repeats = 1;
   const int all_threads = FLAGS_threads > 0 ? FLAGS_threads
                                             : std::max(1u, std::thread::hardware_concurrency());
   try {
@@ -150,7 +157,7 @@ int main(int argc, char** argv) {
       };
       auto to_files = [&](int threads) {
         options.num_threads = threads;
-        if (!FLAGS_files) return Timing{0.0, 0.0};
+        if (!FLAGS_files) return Timing{0.0, 0.0, 0.0};
         return MinTime(FLAGS_repeats, [&] {
           melody::CreateDataset({input, FLAGS_scratch_dir + "/out", ""}, options);
         });
@@ -167,15 +174,18 @@ int main(int argc, char** argv) {
                          {"examples", examples},
                          {"reference_seconds", reference},
                          {"seconds_1_thread", one.wall},
+                         {"median_seconds_1_thread", one.median},
                          {"cpu_seconds_1_thread", one.cpu},
                          {"seconds_1_thread_with_files", one_files.wall},
                          {"threads", all_threads},
                          {"seconds_all_threads", many.wall},
+                         {"median_seconds_all_threads", many.median},
                          {"seconds_all_threads_with_files", many_files.wall},
                          {"speedup_1_thread", reference / one.wall},
                          {"speedup_1_thread_cpu", reference / one.cpu},
                          {"speedup_all_threads", reference / many.wall}});
     }
+    if (!melody::Dirname(FLAGS_out).empty()) melody::MakeDirectories(melody::Dirname(FLAGS_out));
     std::ofstream(FLAGS_out) << nlohmann::json{{"benchmark", "create_dataset"},
                                                {"inputs", sequences.size()},
                                                {"repeats", FLAGS_repeats},

@@ -117,19 +117,6 @@ std::string ErrorText(std::exception_ptr error) {
 
 }  // namespace
 
-MelodyConfig MelodyConfigFromFlags(const std::optional<std::string>& config,
-                                   const std::optional<std::string>& melody_encoder_decoder,
-                                   const std::optional<std::string>& generator_id,
-                                   const std::optional<std::string>& generator_description) {
-  MELODY_REQUIRE(config.has_value() != melody_encoder_decoder.has_value())
-      << "Exactly one of `--config` or `--melody_encoder_decoder` must be supplied.";
-  MelodyConfig result =
-      config ? MelodyConfigById(*config) : MelodyConfigFromEncoderDecoder(*melody_encoder_decoder);
-  if (generator_id) result.id = *generator_id;
-  if (generator_description) result.description = *generator_description;
-  return result;
-}
-
 DatasetRun RunCreateDataset(const std::function<bool(std::string*, std::string*)>& next_record,
                             const CreateDatasetOptions& options, const ExampleSink& sink) {
   const MelodyPipeline pipeline(options.config);

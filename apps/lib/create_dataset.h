@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,14 +13,6 @@
 #include "data/statistics.h"
 
 namespace melody {
-
-// The config selected by --config / --melody_encoder_decoder (apps.md §2): exactly one
-// must be given (nullopt = flag not given), with the reference's error texts.
-// generator_id / generator_description, when given, replace the config's id/description.
-MelodyConfig MelodyConfigFromFlags(const std::optional<std::string>& config,
-                                   const std::optional<std::string>& melody_encoder_decoder,
-                                   const std::optional<std::string>& generator_id = {},
-                                   const std::optional<std::string>& generator_description = {});
 
 struct CreateDatasetOptions {
   MelodyConfig config = MelodyConfigById("basic_rnn");

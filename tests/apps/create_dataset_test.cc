@@ -383,32 +383,70 @@ TEST(CreateDatasetErrorTest, PipelineErrorNamesTheInput) {
   EXPECT_FALSE(PathExists(dir + "/out/training_melodies.tfrecord"));
 }
 
-TEST(CreateDatasetErrorTest, ConfigFlags) {
-  EXPECT_EQ(ErrorOf([] { MelodyConfigFromFlags({}, {}); }),
-            "Exactly one of `--config` or `--melody_encoder_decoder` must be supplied.");
-  EXPECT_EQ(ErrorOf([] { MelodyConfigFromFlags("basic_rnn", "onehot"); }),
-            "Exactly one of `--config` or `--melody_encoder_decoder` must be supplied.");
-  EXPECT_EQ(ErrorOf([] { MelodyConfigFromFlags("basic", {}); }),
-            "`--config` must be one of dict_keys(['basic_rnn', 'mono_rnn', 'lookback_rnn', "
-            "'attention_rnn']). Got basic.");
-  EXPECT_EQ(ErrorOf([] { MelodyConfigFromFlags({}, "keys"); }),
-            "`--melody_encoder_decoder` must be one of dict_keys(['onehot', 'lookback', "
-            "'key']). Got keys.");
-  const MelodyConfig c = MelodyConfigFromFlags({}, "key", std::string("my_id"));
-  EXPECT_EQ(c.id, "my_id");
-  EXPECT_EQ(c.encoder, MelodyEncoderKind::kKeyMelody);
+// The binary: exit status and the reference's messages for flag errors, and a run.
+class CreateDatasetBinaryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    binary_ = std::string(MELODY_BINARY_DIR) + "/apps/melody_rnn_create_dataset";
+    if (!PathExists(binary_)) GTEST_SKIP() << "binary not built: " << binary_;
+    dir_ = MakeTempDir("create_dataset_test");
+  }
+  // Exit status; stderr in *err.
+  int Run(const std::string& flags, std::string* err) {
+    const std::string command = binary_ + " " + flags + " 2>" + dir_ + "/err";
+    const int status = std::system(command.c_str());
+    *err = ReadFileToString(dir_ + "/err");
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  std::string binary_, dir_;
+};
+
+TEST_F(CreateDatasetBinaryTest, ConfigErrors) {
+  std::string err;
+  EXPECT_EQ(Run("--input=x --output_dir=" + dir_, &err), 1);
+  EXPECT_NE(err.find("Exactly one of `--config` or `--melody_encoder_decoder` must be supplied."),
+            std::string::npos) << err;
+  EXPECT_EQ(Run("--config=basic_rnn --melody_encoder_decoder=key --input=x --output_dir=" + dir_, &err), 1);
+  EXPECT_NE(err.find("Exactly one of"), std::string::npos) << err;
+  EXPECT_EQ(Run("--config=basic --input=x --output_dir=" + dir_, &err), 1);
+  EXPECT_NE(err.find("`--config` must be one of dict_keys(['basic_rnn', 'mono_rnn', "
+                     "'lookback_rnn', 'attention_rnn']). Got basic."),
+            std::string::npos) << err;
+  EXPECT_EQ(Run("--melody_encoder_decoder=keys --input=x --output_dir=" + dir_, &err), 1);
+  EXPECT_NE(err.find("`--melody_encoder_decoder` must be one of dict_keys(['onehot', "
+                     "'lookback', 'key']). Got keys."),
+            std::string::npos) << err;
+  // --melody_encoder_decoder parses --hparams into an empty set.
+  EXPECT_EQ(Run("--melody_encoder_decoder=key --hparams=batch_size=8 --input=x --output_dir=" + dir_, &err), 1);
+  EXPECT_NE(err.find("Unknown hyperparameter type for batch_size"), std::string::npos) << err;
+  EXPECT_EQ(Run("--config=basic_rnn --input=" + dir_ + "/missing --output_dir=" + dir_, &err), 1);
+  EXPECT_NE(err.find("missing: input file does not exist"), std::string::npos) << err;
+  EXPECT_EQ(Run("--config=basic_rnn --input=x", &err), 1);
+  EXPECT_NE(err.find("--output_dir is required"), std::string::npos) << err;
 }
 
-// The binary: a bad flag combination exits non-zero with the reference's message.
-TEST(CreateDatasetBinaryTest, ExitsNonZeroOnConfigError) {
-  const std::string binary = std::string(MELODY_BINARY_DIR) + "/apps/melody_rnn_create_dataset";
-  if (!PathExists(binary)) GTEST_SKIP() << "binary not built: " << binary;
-  const std::string dir = MakeTempDir("create_dataset_test");
-  const std::string command = binary + " --input=x --output_dir=" + dir + " 2>" + dir + "/err";
-  const int status = std::system(command.c_str());
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 1);
-  EXPECT_NE(ReadFileToString(dir + "/err").find("Exactly one of `--config`"), std::string::npos);
+TEST_F(CreateDatasetBinaryTest, RunLogsTotalsAndStatistics) {
+  MELODY_REQUIRE_SHARED("data/nottingham");
+  WriteTFRecordFile(dir_ + "/in.tfrecord", FirstNottingham(12));
+  std::string err;
+  ASSERT_EQ(Run("--config=lookback_rnn --hparams=batch_size=8 --eval_ratio=0 --seed=5 "
+                "--num_threads=2 --input=" + dir_ + "/in.tfrecord --output_dir=" + dir_ + "/out",
+                &err),
+            0)
+      << err;
+  EXPECT_NE(err.find("seed 5"), std::string::npos) << err;
+  EXPECT_NE(err.find("Processed 12 inputs total. Produced "), std::string::npos) << err;
+  EXPECT_NE(err.find("DAGPipeline_RandomPartition_training_melodies_count: 12"),
+            std::string::npos) << err;
+  EXPECT_NE(err.find("DAGPipeline_MelodyExtractor_training_melody_lengths_in_bars:\n  ["),
+            std::string::npos) << err;
+  CreateDatasetOptions options;
+  options.config = MelodyConfigById("lookback_rnn");
+  options.eval_ratio = 0;
+  options.log_progress = false;
+  EXPECT_EQ(ReadTFRecordFile(dir_ + "/out/training_melodies.tfrecord"),
+            CreateDatasetFromRecords(FirstNottingham(12), options).training);
+  EXPECT_EQ(ReadFileToString(dir_ + "/out/eval_melodies.tfrecord"), "");
 }
 
 }  // namespace
