@@ -60,7 +60,10 @@ void ProcessSlot(const MelodyPipeline& pipeline, Slot* slot) {
     arena_options.initial_block_size = first_block.size();
     google::protobuf::Arena arena(arena_options);
     auto* sequence = google::protobuf::Arena::CreateMessage<magenta::NoteSequence>(&arena);
-    ParseProtoOrThrow(slot->record, sequence, slot->what);
+    // (The error is prefixed with slot->what when it is reported.)
+    MELODY_REQUIRE(sequence->ParseFromArray(slot->record.data(),
+                                            static_cast<int>(slot->record.size())))
+        << "not a valid serialized magenta.NoteSequence (" << slot->record.size() << " bytes)";
     slot->id = sequence->id();
     slot->filename = sequence->filename();
     slot->result = pipeline.Run(*sequence);
