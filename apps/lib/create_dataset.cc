@@ -13,7 +13,6 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
-#include "core/proto_util.h"
 #include "core/tfrecord.h"
 #include "data/melody_pipeline.h"
 #include "music.pb.h"
