@@ -30,7 +30,7 @@ DEFINE_int32(batch, 128, "Batch size.");
 DEFINE_string(lengths, "128,512", "Comma-separated sequence lengths T.");
 DEFINE_string(configs, "basic_rnn,mono_rnn,lookback_rnn,attention_rnn", "Configs to run.");
 DEFINE_int32(repeats, 2, "Timed runs per row (the minimum is kept), after one warm-up.");
-DEFINE_string(out, "model_bench.json", "File receiving the numbers (JSON).");
+DEFINE_string(out, "bench/results/model.json", "File receiving the numbers (JSON).");
 
 namespace {
 
