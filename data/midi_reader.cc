@@ -13,6 +13,14 @@ namespace {
 
 [[noreturn]] void Reject(const std::string& what) { throw MidiConversionError(what); }
 
+// Protobuf cannot serialize a message of 2 GiB or more, so the reference could not write
+// such a NoteSequence either. Files get there only through the reference's amplifying
+// quirks (instruments sharing one control-change list, one track name copied into every
+// instrument), which let a small file describe a huge sequence; they are rejected before
+// any of it is built, using an upper bound on the serialized size.
+constexpr uint64_t kMaxSequenceBytes = 0x7fffffff;
+constexpr uint64_t kMaxEntryBytes = 40;  // any note, tempo, signature, bend or control change
+
 // note_seq raises pretty_midi's MAX_TICK to 1e10: a file whose largest tick + 1 exceeds
 // it is rejected.
 constexpr uint64_t kMaxTick = 10000000000ULL;
@@ -94,7 +102,7 @@ struct EventLists {
 struct Instrument {
   int program;
   bool is_drum;
-  std::string name;  // raw Latin-1 bytes
+  std::string_view name;  // raw Latin-1 bytes, pointing into the file
   std::vector<ClosedNote> notes;
   size_t lists;      // index into the EventLists pool
 };
@@ -108,6 +116,9 @@ class InstrumentBuilder {
   void AddTrack(const MidiTrack& track);
   const std::vector<Instrument>& instruments() const { return instruments_; }
   const EventLists& lists(const Instrument& instrument) const { return pool_[instrument.lists]; }
+  // Upper bound on the serialized bytes of the notes, bends, control changes and
+  // instrument infos these instruments produce (shared lists counted once per holder).
+  uint64_t SerializedSizeBound() const;
 
  private:
   static constexpr int kNone = -1;
@@ -135,6 +146,17 @@ class InstrumentBuilder {
   std::vector<int> touched_open_;
 };
 
+uint64_t InstrumentBuilder::SerializedSizeBound() const {
+  uint64_t bytes = 0;
+  for (const Instrument& instrument : instruments_) {
+    const EventLists& shared = pool_[instrument.lists];
+    uint64_t entries = instrument.notes.size() + shared.control_changes.size() +
+                       shared.pitch_bends.size() + 1;  // + 1: the instrument info
+    bytes += entries * kMaxEntryBytes + 2 * instrument.name.size();  // UTF-8: <= 2 per byte
+  }
+  return bytes;
+}
+
 void InstrumentBuilder::ResetTrackState() {
   track_name_ = {};
   program_.fill(0);
@@ -151,7 +173,7 @@ int InstrumentBuilder::InstrumentFor(int channel, int program) {
   Instrument instrument;
   instrument.program = program;
   instrument.is_drum = channel == 9;
-  instrument.name = std::string(track_name_);  // the track's name at creation time
+  instrument.name = track_name_;  // the track's name at creation time
   if (straggler_[channel] != kNone) {
     instrument.lists = static_cast<size_t>(straggler_[channel]);  // shared, not copied
   } else {
@@ -282,6 +304,56 @@ void AddSignatures(const MidiTrack& conductor, const TempoMap& tempo,
   }
 }
 
+// Notes, instrument infos, total time, pitch bends and control changes, instrument by
+// instrument in creation order (§4). Instruments sharing a list each report all of it.
+void AddInstruments(const InstrumentBuilder& builder, magenta::NoteSequence* sequence) {
+  const std::vector<Instrument>& instruments = builder.instruments();
+  double total_time = 0.0;
+  for (size_t i = 0; i < instruments.size(); ++i) {
+    const Instrument& instrument = instruments[i];
+    int index = static_cast<int>(i);
+    if (!instrument.name.empty()) {
+      auto* info = sequence->add_instrument_infos();
+      info->set_instrument(index);
+      info->set_name(Latin1ToUtf8(instrument.name));
+    }
+    for (const ClosedNote& closed : instrument.notes) {
+      // note_seq: "if not total_time or end > total_time" (0.0 counts as unset).
+      if (total_time == 0.0 || closed.end > total_time) total_time = closed.end;
+      auto* note = sequence->add_notes();
+      note->set_instrument(index);
+      note->set_program(instrument.program);
+      note->set_start_time(closed.start);
+      note->set_end_time(closed.end);
+      note->set_pitch(closed.pitch);
+      note->set_velocity(closed.velocity);
+      note->set_is_drum(instrument.is_drum);
+    }
+  }
+  sequence->set_total_time(total_time);
+  for (size_t i = 0; i < instruments.size(); ++i) {
+    for (const PitchBendEvent& bend : builder.lists(instruments[i]).pitch_bends) {
+      auto* out = sequence->add_pitch_bends();
+      out->set_instrument(static_cast<int>(i));
+      out->set_program(instruments[i].program);
+      out->set_time(bend.time);
+      out->set_bend(bend.bend);
+      out->set_is_drum(instruments[i].is_drum);
+    }
+  }
+  for (size_t i = 0; i < instruments.size(); ++i) {
+    for (const ControlChangeEvent& change : builder.lists(instruments[i]).control_changes) {
+      auto* out = sequence->add_control_changes();
+      out->set_instrument(static_cast<int>(i));
+      out->set_program(instruments[i].program);
+      out->set_time(change.time);
+      out->set_control_number(change.number);
+      out->set_control_value(change.value);
+      out->set_is_drum(instruments[i].is_drum);
+    }
+  }
+}
+
 }  // namespace
 
 magenta::NoteSequence MidiToNoteSequence(std::string_view bytes) {
@@ -319,51 +391,12 @@ magenta::NoteSequence MidiToNoteSequence(std::string_view bytes) {
     entry->set_qpm(tempo.Qpm(j));
   }
 
-  const std::vector<Instrument>& instruments = builder.instruments();
-  double total_time = 0.0;
-  for (size_t i = 0; i < instruments.size(); ++i) {
-    const Instrument& instrument = instruments[i];
-    int index = static_cast<int>(i);
-    if (!instrument.name.empty()) {
-      auto* info = sequence.add_instrument_infos();
-      info->set_instrument(index);
-      info->set_name(Latin1ToUtf8(instrument.name));
-    }
-    for (const ClosedNote& closed : instrument.notes) {
-      // note_seq: "if not total_time or end > total_time" (0.0 counts as unset).
-      if (total_time == 0.0 || closed.end > total_time) total_time = closed.end;
-      auto* note = sequence.add_notes();
-      note->set_instrument(index);
-      note->set_program(instrument.program);
-      note->set_start_time(closed.start);
-      note->set_end_time(closed.end);
-      note->set_pitch(closed.pitch);
-      note->set_velocity(closed.velocity);
-      note->set_is_drum(instrument.is_drum);
-    }
-  }
-  sequence.set_total_time(total_time);
-  for (size_t i = 0; i < instruments.size(); ++i) {
-    for (const PitchBendEvent& bend : builder.lists(instruments[i]).pitch_bends) {
-      auto* out = sequence.add_pitch_bends();
-      out->set_instrument(static_cast<int>(i));
-      out->set_program(instruments[i].program);
-      out->set_time(bend.time);
-      out->set_bend(bend.bend);
-      out->set_is_drum(instruments[i].is_drum);
-    }
-  }
-  for (size_t i = 0; i < instruments.size(); ++i) {
-    for (const ControlChangeEvent& change : builder.lists(instruments[i]).control_changes) {
-      auto* out = sequence.add_control_changes();
-      out->set_instrument(static_cast<int>(i));
-      out->set_program(instruments[i].program);
-      out->set_time(change.time);
-      out->set_control_number(change.number);
-      out->set_control_value(change.value);
-      out->set_is_drum(instruments[i].is_drum);
-    }
-  }
+  uint64_t metadata_entries =
+      tempo.size() + sequence.time_signatures_size() + sequence.key_signatures_size();
+  if (builder.SerializedSizeBound() + metadata_entries * kMaxEntryBytes > kMaxSequenceBytes)
+    Reject("the NoteSequence would exceed protobuf's 2 GiB limit (" +
+           std::to_string(builder.instruments().size()) + " instruments)");
+  AddInstruments(builder, &sequence);
   return sequence;
 }
 

@@ -373,6 +373,17 @@ TEST(MidiReader, LargestTickLimit) {
   EXPECT_EQ(MidiToNoteSequence(Header(0, 1, 480) + Track(kNote + padded)).notes_size(), 1);
 }
 
+TEST(MidiReader, SequencesBeyondProtobufsLimitAreRejectedBeforeBuilding) {
+  // A 1,000,000-byte track name copied into 2048 instruments (16 channels x 128 programs)
+  // would make a NoteSequence of about 4 GB from a 1 MB file.
+  std::string events = Bytes({0x00, 0xff, 0x03}) + Vlq(1000000) + std::string(1000000, '\xe9');
+  for (int channel = 0; channel < 16; ++channel)
+    for (int program = 0; program < 128; ++program)
+      events += Bytes({0x00, 0xc0 | channel, program, 0x00, 0x90 | channel, 60, 1, 0x01,
+                       0x80 | channel, 60, 0});
+  ExpectRejected(Header(0, 1, 480) + Track(events + EndOfTrack()), "2 GiB limit");
+}
+
 TEST(MidiReader, TempoMapAndSeconds) {
   // Tempos at tick 0 replace each other; a repeated tempo is dropped; two different tempos
   // on one tick both stay; qpm is recomputed from the tick scale.
