@@ -16,13 +16,13 @@ namespace melody::melody_features {
 
 constexpr int kNoEvent = -2;
 constexpr int kNoteOff = -1;
-constexpr int kLookbacks[2] = {16, 32};  // one and two 16-step bars
 constexpr int kLookbackCounterBits = 5;
 constexpr int kKeyCounterBits = 7;
 // Bit d set when a pitch d semitones above the tonic is in its major scale (0 2 4 5 7 9 11).
 constexpr int kMajorScaleMask = (1 << 0) | (1 << 2) | (1 << 4) | (1 << 5) | (1 << 7) |
                                 (1 << 9) | (1 << 11);
 
+// Lookback distance k in steps: one and two 16-step bars, whatever the time signature.
 MELODY_FEATURES_FN int Lookback(int k) { return k == 0 ? 16 : 32; }
 
 MELODY_FEATURES_FN bool InMajorScale(int tonic, int pitch) {
