@@ -264,6 +264,23 @@ TEST(CreateDatasetTest, WritesFilesAndReport) {
   EXPECT_NE(report.find("MelodyExtractor_polyphonic_tracks_discarded"), std::string::npos);
 }
 
+TEST(CreateDatasetTest, ExpandsHomeInPaths) {
+  MELODY_REQUIRE_SHARED("data/nottingham");
+  const std::string home = MakeTempDir("create_dataset_home");
+  WriteTFRecordFile(home + "/in.tfrecord", FirstNottingham(3));
+  const char* old_home = std::getenv("HOME");
+  const std::string saved = old_home ? old_home : "";
+  setenv("HOME", home.c_str(), 1);
+  CreateDatasetOptions options;
+  options.log_progress = false;
+  options.eval_ratio = 0;
+  EXPECT_NO_THROW(CreateDataset({"~/in.tfrecord", "~/out", "~/report.tsv"}, options));
+  if (old_home) setenv("HOME", saved.c_str(), 1); else unsetenv("HOME");
+  EXPECT_TRUE(PathExists(home + "/out/training_melodies.tfrecord"));
+  EXPECT_TRUE(PathExists(home + "/out/eval_melodies.tfrecord"));
+  EXPECT_TRUE(PathExists(home + "/report.tsv"));
+}
+
 // Real data: the reference's attention_rnn pipeline output for these NoteSequences (its
 // train/eval split was random, and its map order may differ: compare parsed multisets).
 TEST(CompatDataTest, AttentionRnnPipeline2019) {
