@@ -56,7 +56,7 @@ struct AttentionLayerState {
   Tensor c, h;         // [B, N]
   Tensor attns;        // [B, N]
   Tensor window;       // [B, Lw, N], oldest first (the flattened [B, Lw·N] state, viewed 3-D)
-  Tensor window_keys;  // [B, Lw, N] = window · attn_w (optional in an initial state)
+  Tensor window_keys = Tensor();  // [B, Lw, N] = window · attn_w (optional when initial)
 };
 
 // What forward keeps for backward (device tensors; layouts are internal to the fast paths).
