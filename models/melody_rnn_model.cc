@@ -180,21 +180,33 @@ ModelStepResult MelodyRnnModel::Run(Context& ctx, const Parameters& params,
   }
 
   // ---- output layer and loss over the valid positions ----
-  Tensor rows = ValidPositionRows(batch.lengths, T);
-  if (!dev.is_cpu()) rows = rows.CopyTo(dev);
-  const int64_t P = rows.dim(0);
+  const Tensor host_rows = ValidPositionRows(batch.lengths, T);
+  const int64_t P = host_rows.dim(0);
+  Ensure(&out_.rows, {P}, DType::kInt32, dev);
+  out_.rows.CopyFrom(host_rows);
+  const Tensor& rows = out_.rows;
   const int64_t N_last = layout_.layers.back().size;
   const int64_t C = layout_.shape.num_classes;
-  Tensor o_flat({P, N_last}, DType::kFloat32, dev);
+  Ensure(&out_.o_flat, {P, N_last}, DType::kFloat32, dev);
+  Tensor& o_flat = out_.o_flat;
   GatherRows(ctx, x, rows, &o_flat);
-  Tensor logits({P, C}, DType::kFloat32, dev);
+  // The logits handed to the caller must not be overwritten by the next call: allocate
+  // them fresh when requested.
+  Tensor logits = logits_out ? Tensor({P, C}, DType::kFloat32, dev) : Tensor();
+  if (!logits_out) {
+    Ensure(&out_.logits, {P, C}, DType::kFloat32, dev);
+    logits = out_.logits;
+  }
   LinearForward(ctx, o_flat, v[layout_.fc_weights], v[layout_.fc_biases], &logits);
-  Tensor labels_flat({P, 1}, batch.labels.dtype(), dev);
-  GatherRows(ctx, batch.labels, rows, &labels_flat);
+  Ensure(&out_.labels_flat, {P, 1}, batch.labels.dtype(), dev);
+  GatherRows(ctx, batch.labels, rows, &out_.labels_flat);
   Tensor dlogits;
-  if (grads) dlogits = Tensor({P, C}, DType::kFloat32, dev);
+  if (grads) {
+    Ensure(&out_.dlogits, {P, C}, DType::kFloat32, dev);
+    dlogits = out_.dlogits;
+  }
   ModelStepResult result;
-  result.counts = SoftmaxCrossEntropy(ctx, logits, labels_flat.Reshaped({P}), no_event_label_,
+  result.counts = SoftmaxCrossEntropy(ctx, logits, out_.labels_flat.Reshaped({P}), no_event_label_,
                                       grads ? &dlogits : nullptr);
   result.metrics = TrainMetricsFromCounts(result.counts);
   if (logits_out) *logits_out = logits;
@@ -206,11 +218,12 @@ ModelStepResult MelodyRnnModel::Run(Context& ctx, const Parameters& params,
       << "model: gradient set must match the layout and be on " << dev.ToString();
   grads->SetZero();
   std::vector<Tensor> g = TensorsOf(*grads);
-  Tensor d_oflat({P, N_last}, DType::kFloat32, dev);
-  LinearBackward(ctx, o_flat, v[layout_.fc_weights], dlogits, &d_oflat, &g[layout_.fc_weights],
-                 &g[layout_.fc_biases], GradMode::kOverwrite);
-  Tensor d_out({B, T, N_last}, DType::kFloat32, dev);
-  ScatterRows(ctx, d_oflat, rows, &d_out);
+  Ensure(&out_.d_oflat, {P, N_last}, DType::kFloat32, dev);
+  LinearBackward(ctx, o_flat, v[layout_.fc_weights], dlogits, &out_.d_oflat,
+                 &g[layout_.fc_weights], &g[layout_.fc_biases], GradMode::kOverwrite);
+  Ensure(&out_.d_out, {B, T, N_last}, DType::kFloat32, dev);
+  ScatterRows(ctx, out_.d_oflat, rows, &out_.d_out);
+  Tensor d_out = out_.d_out;
   clock.Mark(&prof.output_and_loss);
 
   for (int k = static_cast<int>(layout_.layers.size()) - 1; k >= 0; --k) {

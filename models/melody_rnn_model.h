@@ -81,7 +81,13 @@ class MelodyRnnModel {
 
  private:
   struct LayerState;
+  // Buffers of the output layer and the loss, reused across calls (at B·T = 65536 each is
+  // tens of MB; fresh allocations would page-fault every step).
+  struct OutputBuffers {
+    Tensor rows, o_flat, logits, labels_flat, dlogits, d_oflat, d_out;
+  };
   ModelLayout layout_;
+  OutputBuffers out_;
   int no_event_label_;
   std::vector<std::shared_ptr<LayerState>> layers_;  // buffers reused across calls
   Profile* profile_ = nullptr;
