@@ -9,6 +9,7 @@
 #include "kernels/gather_rows.h"
 #include "kernels/linear.h"
 #include "kernels/lstm_cell.h"
+#include "kernels/stream_ops.h"
 
 namespace melody {
 
@@ -19,18 +20,20 @@ int StateTensorsOf(const LayerVariables& layer) { return layer.has_attention() ?
 
 }  // namespace
 
-std::vector<Tensor> ZeroGenerateState(const ModelLayout& layout, int64_t batch, Device device) {
+std::vector<Tensor> ZeroGenerateState(Context& ctx, const ModelLayout& layout, int64_t batch) {
   std::vector<Tensor> state;
+  const Device device = ctx.device();
   for (const LayerVariables& L : layout.layers) {
     const int64_t N = L.size;
-    state.push_back(Tensor::Zeros({batch, N}, DType::kFloat32, device));  // c
-    state.push_back(Tensor::Zeros({batch, N}, DType::kFloat32, device));  // h
+    state.emplace_back(Shape{batch, N}, DType::kFloat32, device);  // c
+    state.emplace_back(Shape{batch, N}, DType::kFloat32, device);  // h
     if (L.has_attention()) {
-      state.push_back(Tensor::Zeros({batch, N}, DType::kFloat32, device));  // attns
-      state.push_back(Tensor::Zeros({batch, layout.shape.attn_length * N}, DType::kFloat32,
-                                    device));  // window
+      state.emplace_back(Shape{batch, N}, DType::kFloat32, device);  // attns
+      state.emplace_back(Shape{batch, layout.shape.attn_length * N}, DType::kFloat32,
+                         device);  // window
     }
   }
+  for (Tensor& t : state) ZeroOnStream(ctx, &t);
   return state;
 }
 
@@ -60,7 +63,9 @@ Tensor GenerateForward(Context& ctx, const ModelLayout& layout, const Parameters
   for (int64_t t = 0; t < T; ++t) {
     Tensor rows({B}, DType::kInt32);
     for (int64_t b = 0; b < B; ++b) rows.data<int32_t>()[b] = static_cast<int32_t>(b * T + t);
-    step_rows.push_back(dev.is_cpu() ? rows : rows.CopyTo(dev));
+    Tensor device_rows({B}, DType::kInt32, dev);
+    CopyOnStream(ctx, rows, &device_rows);
+    step_rows.push_back(device_rows);
   }
 
   Tensor x = inputs;
@@ -98,11 +103,13 @@ Tensor GenerateForward(Context& ctx, const ModelLayout& layout, const Parameters
       // Step loop over the LSTM cell; h_t is placed into inner[:, t, :] by a scatter
       // (zeros elsewhere) and an add, since tensors have no strided views.
       const int64_t in = x_in.dim(2);
-      Tensor c = (*state)[s].Clone(), h = (*state)[s + 1].Clone();
+      Tensor c({B, N}, DType::kFloat32, dev), h({B, N}, DType::kFloat32, dev);
+      CopyOnStream(ctx, (*state)[s], &c);
+      CopyOnStream(ctx, (*state)[s + 1], &h);
       Tensor c_next({B, N}, DType::kFloat32, dev), h_next({B, N}, DType::kFloat32, dev);
       Tensor gates({B, 4 * N}, DType::kFloat32, dev), x_t({B, in}, DType::kFloat32, dev);
       Tensor placed({B, T, N}, DType::kFloat32, dev);
-      inner.SetZero();
+      ZeroOnStream(ctx, &inner);
       for (int64_t t = 0; t < T; ++t) {
         GatherRows(ctx, x_in, step_rows[t], &x_t);
         LstmCellForward(ctx, x_t, c, h, v[L.lstm_kernel], v[L.lstm_bias], &gates, &c_next, &h_next);
@@ -122,7 +129,8 @@ Tensor GenerateForward(Context& ctx, const ModelLayout& layout, const Parameters
   const int64_t C = layout.shape.num_classes;
   Tensor logits({B, T, C}, DType::kFloat32, dev);
   LinearForward(ctx, x, v[layout.fc_weights], v[layout.fc_biases], &logits);
-  Tensor probs = logits.CopyTo(Device::CPU());
+  Tensor probs({B, T, C}, DType::kFloat32);
+  CopyOnStream(ctx, logits, &probs);  // waits for the queued work
   float* p = probs.data<float>();
   for (int64_t r = 0; r < B * T; ++r) {
     float* row = p + r * C;

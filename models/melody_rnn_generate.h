@@ -18,8 +18,8 @@
 
 namespace melody {
 
-// The zero state for a batch of `batch` rows, on `device`.
-std::vector<Tensor> ZeroGenerateState(const ModelLayout& layout, int64_t batch, Device device);
+// The zero state for a batch of `batch` rows, on ctx's device (zeroed on ctx's stream).
+std::vector<Tensor> ZeroGenerateState(Context& ctx, const ModelLayout& layout, int64_t batch);
 
 // inputs [B, T, I] float32 on ctx.device(); *state (updated in place to the final state)
 // as above; temperature > 0. Returns softmax(logits / temperature) as a host float32

@@ -8,6 +8,7 @@
 #include "kernels/dropout.h"
 #include "kernels/gather_rows.h"
 #include "kernels/linear.h"
+#include "kernels/stream_ops.h"
 
 namespace melody {
 
@@ -165,7 +166,7 @@ ModelStepResult MelodyRnnModel::Run(Context& ctx, const Parameters& params,
     Tensor pre = s.inner;
     if (L.residual) {
       Ensure(&s.pre, {B, T, N}, DType::kFloat32, dev);
-      s.pre.CopyFrom(s.inner);
+      CopyOnStream(ctx, s.inner, &s.pre);
       AddInPlace(ctx, x_in, &s.pre);
       pre = s.pre;
     }
@@ -183,7 +184,7 @@ ModelStepResult MelodyRnnModel::Run(Context& ctx, const Parameters& params,
   const Tensor host_rows = ValidPositionRows(batch.lengths, T);
   const int64_t P = host_rows.dim(0);
   Ensure(&out_.rows, {P}, DType::kInt32, dev);
-  out_.rows.CopyFrom(host_rows);
+  CopyOnStream(ctx, host_rows, &out_.rows);
   const Tensor& rows = out_.rows;
   const int64_t N_last = layout_.layers.back().size;
   const int64_t C = layout_.shape.num_classes;
@@ -216,7 +217,7 @@ ModelStepResult MelodyRnnModel::Run(Context& ctx, const Parameters& params,
   // ---- backward ----
   MELODY_REQUIRE(grads->size() == layout_.variables.size() && grads->device() == dev)
       << "model: gradient set must match the layout and be on " << dev.ToString();
-  grads->SetZero();
+  for (size_t i = 0; i < grads->size(); ++i) ZeroOnStream(ctx, &grads->at(i));
   std::vector<Tensor> g = TensorsOf(*grads);
   Ensure(&out_.d_oflat, {P, N_last}, DType::kFloat32, dev);
   LinearBackward(ctx, o_flat, v[layout_.fc_weights], dlogits, &out_.d_oflat,

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/philox.h"
+#include "kernels/stream_ops.h"
 
 namespace melody {
 
@@ -161,9 +162,9 @@ void Parameters::InitializeRandom(uint64_t seed) {
   }
 }
 
-Parameters Parameters::CopyTo(Device device) const {
-  Parameters out(layout_, device);
-  for (size_t i = 0; i < tensors_.size(); ++i) out.tensors_[i].CopyFrom(tensors_[i]);
+Parameters Parameters::CopyTo(Context& ctx) const {
+  Parameters out(layout_, ctx.device());
+  for (size_t i = 0; i < tensors_.size(); ++i) CopyOnStream(ctx, tensors_[i], &out.tensors_[i]);
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/context.h"
 #include "core/tensor.h"
 #include "models/melody_rnn_config.h"
 
@@ -93,8 +94,8 @@ class Parameters {
   // Glorot-uniform / zero initialisation (model.md §3.3) from Philox keyed by `seed`:
   // element e of variable v gets U(−r, r) from PhiloxUniform(seed, v, 0, e).
   void InitializeRandom(uint64_t seed);
-  // Deep copy onto `device`.
-  Parameters CopyTo(Device device) const;
+  // Deep copy onto ctx's device, ordered on ctx's stream (kernels/stream_ops.h).
+  Parameters CopyTo(Context& ctx) const;
 
  private:
   ModelLayout layout_;

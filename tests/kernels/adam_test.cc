@@ -9,9 +9,17 @@
 #include <random>
 
 #include "core/device.h"
+#include "kernels/stream_ops.h"
 
 namespace melody {
 namespace {
+
+// A device copy of a host tensor, ordered on ctx's stream.
+Tensor ToDevice(Context& ctx, const Tensor& host) {
+  Tensor out(host.shape(), host.dtype(), ctx.device());
+  CopyOnStream(ctx, host, &out);
+  return out;
+}
 
 Tensor Random(Shape shape, uint32_t seed, double scale, DType dtype = DType::kFloat32) {
   std::mt19937 rng(seed);
@@ -166,16 +174,18 @@ TEST(AdamTest, CudaMatchesCpu) {
   Tensor g = Random(shape, 5, 0.2), v = Random(shape, 6, 0.1);
   Tensor m = Random(shape, 7, 0.01), s = Random(shape, 8, 0.01);
   for (int64_t i = 0; i < s.numel(); ++i) s.data<float>()[i] = std::abs(s.data<float>()[i]);
-  Tensor gg = g.CopyTo(gpu->device()), gv = v.CopyTo(gpu->device());
-  Tensor gm = m.CopyTo(gpu->device()), gs = s.CopyTo(gpu->device());
+  Tensor gg = ToDevice(*gpu, g), gv = ToDevice(*gpu, v);
+  Tensor gm = ToDevice(*gpu, m), gs = ToDevice(*gpu, s);
   ClipByNorm(*cpu, &g, 3.0f);
   ClipByNorm(*gpu, &gg, 3.0f);
+  gpu->Synchronize();
   std::vector<float> clipped = gg.ToVector();
   for (int64_t i = 0; i < g.numel(); ++i)
     ASSERT_NEAR(clipped[i], g.data<float>()[i], 1e-6 * std::abs(g.data<float>()[i])) << i;
-  gg.CopyFrom(g);  // same gradient on both sides for the bit-exact Adam comparison
+  CopyOnStream(*gpu, g, &gg);  // same gradient on both sides for the bit-exact comparison
   AdamUpdate(*cpu, AdamOptions{}, 0.81f, 0.998f, g, &v, &m, &s);
   AdamUpdate(*gpu, AdamOptions{}, 0.81f, 0.998f, gg, &gv, &gm, &gs);
+  gpu->Synchronize();
   std::vector<float> got_v = gv.ToVector(), got_m = gm.ToVector(), got_s = gs.ToVector();
   for (int64_t i = 0; i < v.numel(); ++i) {
     ASSERT_EQ(got_v[i], v.data<float>()[i]) << i;

@@ -7,9 +7,17 @@
 #include <random>
 
 #include "core/device.h"
+#include "kernels/stream_ops.h"
 
 namespace melody {
 namespace {
+
+// A device copy of a host tensor, ordered on ctx's stream.
+Tensor ToDevice(Context& ctx, const Tensor& host) {
+  Tensor out(host.shape(), host.dtype(), ctx.device());
+  CopyOnStream(ctx, host, &out);
+  return out;
+}
 
 TEST(GatherRowsTest, ValidPositionRowsAreBatchMajor) {
   Tensor rows = ValidPositionRows({2, 0, 3}, 3);
@@ -69,12 +77,14 @@ TEST(GatherRowsTest, CudaMatchesCpu) {
   const int64_t P = rows.dim(0);
   Tensor want({P, 33}, DType::kFloat32), got({P, 33}, DType::kFloat32, gpu->device());
   GatherRows(*cpu, x, rows, &want);
-  Tensor grows = rows.CopyTo(gpu->device());
-  GatherRows(*gpu, x.CopyTo(gpu->device()), grows, &got);
+  Tensor grows = ToDevice(*gpu, rows);
+  GatherRows(*gpu, ToDevice(*gpu, x), grows, &got);
+  gpu->Synchronize();
   EXPECT_EQ(got.ToVector(), want.ToVector());
   Tensor back({4, 9, 33}, DType::kFloat32), gback({4, 9, 33}, DType::kFloat32, gpu->device());
   ScatterRows(*cpu, want, rows, &back);
   ScatterRows(*gpu, got, grows, &gback);
+  gpu->Synchronize();
   EXPECT_EQ(gback.ToVector(), back.ToVector());
   // int32 and int64 labels [B, T] gathered as [P, 1].
   for (DType dtype : {DType::kInt32, DType::kInt64}) {
@@ -85,12 +95,14 @@ TEST(GatherRowsTest, CudaMatchesCpu) {
     }
     Tensor want_labels({P, 1}, dtype), got_labels({P, 1}, dtype, gpu->device());
     GatherRows(*cpu, labels, rows, &want_labels);
-    GatherRows(*gpu, labels.CopyTo(gpu->device()), grows, &got_labels);
-    Tensor back_host = got_labels.CopyTo(Device::CPU());
+    GatherRows(*gpu, ToDevice(*gpu, labels), grows, &got_labels);
+    Tensor back_host(got_labels.shape(), dtype);
+    CopyOnStream(*gpu, got_labels, &back_host);
     EXPECT_EQ(std::memcmp(back_host.raw_data(), want_labels.raw_data(), want_labels.nbytes()), 0);
   }
-  Tensor y = x.CopyTo(gpu->device());
-  AddInPlace(*gpu, x.CopyTo(gpu->device()), &y);
+  Tensor y = ToDevice(*gpu, x);
+  AddInPlace(*gpu, ToDevice(*gpu, x), &y);
+  gpu->Synchronize();
   std::vector<float> sum = y.ToVector();
   for (int64_t i = 0; i < x.numel(); ++i) ASSERT_EQ(sum[i], 2 * x.data<float>()[i]);
 }

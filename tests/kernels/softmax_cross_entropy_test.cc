@@ -9,9 +9,17 @@
 #include <random>
 
 #include "core/device.h"
+#include "kernels/stream_ops.h"
 
 namespace melody {
 namespace {
+
+// A device copy of a host tensor, ordered on ctx's stream.
+Tensor ToDevice(Context& ctx, const Tensor& host) {
+  Tensor out(host.shape(), host.dtype(), ctx.device());
+  CopyOnStream(ctx, host, &out);
+  return out;
+}
 
 struct Case {
   int64_t P, C;
@@ -205,19 +213,18 @@ TEST(SoftmaxCrossEntropyTest, CudaMatchesCpu) {
     Tensor cpu_grad({c.P, c.C}, DType::kFloat32);
     CrossEntropyCounts want = SoftmaxCrossEntropy(*cpu, logits, labels, c.no_event, &cpu_grad);
     Tensor gpu_grad({c.P, c.C}, DType::kFloat32, gpu->device());
-    CrossEntropyCounts got = SoftmaxCrossEntropy(*gpu, logits.CopyTo(gpu->device()),
-                                                 labels.CopyTo(gpu->device()), c.no_event,
-                                                 &gpu_grad);
+    CrossEntropyCounts got = SoftmaxCrossEntropy(*gpu, ToDevice(*gpu, logits),
+                                                 ToDevice(*gpu, labels), c.no_event, &gpu_grad);
     ExpectSameCounts(got, want);
     EXPECT_NEAR(got.loss_sum, want.loss_sum, 1e-5 * std::abs(want.loss_sum) + 1e-6);
     std::vector<float> g = gpu_grad.ToVector();
     for (int64_t i = 0; i < c.P * c.C; ++i)
       ASSERT_NEAR(g[i], cpu_grad.data<float>()[i], 1e-6) << "i=" << i;
   }
-  Tensor logits = RandomLogits(3, 4, 1).CopyTo(gpu->device());
+  Tensor logits = ToDevice(*gpu, RandomLogits(3, 4, 1));
   Tensor labels({3}, DType::kInt32);
   for (int i = 0; i < 3; ++i) labels.data<int32_t>()[i] = i == 2 ? 9 : 0;
-  EXPECT_THROW(SoftmaxCrossEntropy(*gpu, logits, labels.CopyTo(gpu->device()), 0, nullptr), Error);
+  EXPECT_THROW(SoftmaxCrossEntropy(*gpu, logits, ToDevice(*gpu, labels), 0, nullptr), Error);
 }
 
 }  // namespace

@@ -61,7 +61,7 @@ TEST_P(GenerateTest, MatchesTrainNetworkAndStepByStep) {
   Tensor logits;
   model.Run(*ctx, params, ModelBatch{inputs, labels, {T, T}}, DropoutSetting{}, nullptr, &logits);
 
-  std::vector<Tensor> state = ZeroGenerateState(layout, B, Device::CPU());
+  std::vector<Tensor> state = ZeroGenerateState(*ctx, layout, B);
   const Tensor probs = GenerateForward(*ctx, layout, params, inputs, 1.0f, &state);
   ASSERT_EQ(probs.shape(), (Shape{B, T, C}));
   for (int64_t r = 0; r < B * T; ++r) {
@@ -73,7 +73,7 @@ TEST_P(GenerateTest, MatchesTrainNetworkAndStepByStep) {
   }
 
   // One step at a time from the zero state: same probabilities, same final state.
-  std::vector<Tensor> stepped = ZeroGenerateState(layout, B, Device::CPU());
+  std::vector<Tensor> stepped = ZeroGenerateState(*ctx, layout, B);
   for (int64_t t = 0; t < T; ++t) {
     const Tensor p = GenerateForward(*ctx, layout, params, Step(*ctx, inputs, t), 1.0f, &stepped);
     for (int64_t b = 0; b < B; ++b)
@@ -88,7 +88,7 @@ TEST_P(GenerateTest, MatchesTrainNetworkAndStepByStep) {
   }
 
   // Temperature 2: softmax(logits / 2).
-  std::vector<Tensor> fresh = ZeroGenerateState(layout, B, Device::CPU());
+  std::vector<Tensor> fresh = ZeroGenerateState(*ctx, layout, B);
   const Tensor hot = GenerateForward(*ctx, layout, params, inputs, 2.0f, &fresh);
   double sum = 0;
   for (int64_t c = 0; c < C; ++c) sum += std::exp(logits.data<float>()[c] / 2);
@@ -101,7 +101,7 @@ TEST(GenerateErrorsTest, RejectsBadArguments) {
   const ModelLayout layout = ModelLayout::Build(MakeShape(3, 4, {5}, 0, false));
   Parameters params(layout);
   auto ctx = Context::CreateCpu(1);
-  std::vector<Tensor> state = ZeroGenerateState(layout, 1, Device::CPU());
+  std::vector<Tensor> state = ZeroGenerateState(*ctx, layout, 1);
   EXPECT_EQ(state.size(), 2u);
   EXPECT_THROW(GenerateForward(*ctx, layout, params, RandomInputs(1, 1, 3, 1), 0.0f, &state), Error);
   EXPECT_THROW(GenerateForward(*ctx, layout, params, RandomInputs(1, 1, 4, 1), 1.0f, &state), Error);

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "kernels/stream_ops.h"
 
 namespace melody {
 namespace {
@@ -142,9 +143,13 @@ void CompareFastWithReference(Context& ctx, const MidCase& c) {
   MelodyRnnModel model(layout, 0);
   Parameters grads(layout, ctx.device());
   Tensor logits;
-  ModelBatch batch{x.CopyTo(ctx.device()), y.CopyTo(ctx.device()), c.lengths};
-  const Parameters dev_params = params.CopyTo(ctx.device());
+  Tensor dev_x(x.shape(), x.dtype(), ctx.device()), dev_y(y.shape(), y.dtype(), ctx.device());
+  CopyOnStream(ctx, x, &dev_x);
+  CopyOnStream(ctx, y, &dev_y);
+  ModelBatch batch{dev_x, dev_y, c.lengths};
+  const Parameters dev_params = params.CopyTo(ctx);
   ModelStepResult r = model.Run(ctx, dev_params, batch, d, &grads, &logits);
+  ctx.Synchronize();
 
   Tensor xd(x.shape(), DType::kFloat64);
   for (int64_t i = 0; i < x.numel(); ++i) xd.data<double>()[i] = x.data<float>()[i];
