@@ -122,7 +122,7 @@ FastResult RunFast(Context& ctx, const ReadShape& s, const ReadCase& cpu_case) {
 
 // Fast float32 against the literal reference in double on the same inputs. The float path
 // sums up to max(Q, A, Lw·V) products of O(1) terms; 1e-5 abs + 1e-4 rel covers its
-// rounding with margin (observed errors are around 1e-6).
+// rounding with margin (worst observed error over these shapes: 2.8e-6 absolute).
 constexpr double kAbsTol = 1e-5, kRelTol = 1e-4;
 
 TEST(AttentionReadTest, RingBufferMatchesLiteralReference) {
