@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
+#include <condition_variable>
 #include <exception>
+#include <functional>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -38,6 +40,68 @@ int ResolveThreads(int requested) {
   const unsigned hw = std::thread::hardware_concurrency();
   return hw ? static_cast<int>(hw) : 1;
 }
+
+// A fixed set of helper threads that, with the calling thread, run fn(i) for i in [0, n)
+// one batch at a time. Kept for the whole run so that per-thread buffers (and malloc
+// arenas) are made once, not once per batch.
+class BatchWorkers {
+ public:
+  explicit BatchWorkers(int helpers) {
+    for (int t = 0; t < helpers; ++t) threads_.emplace_back([this] { Loop(); });
+  }
+  ~BatchWorkers() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    start_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+
+  void Run(size_t n, const std::function<void(size_t)>& fn) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      fn_ = &fn;
+      n_ = n;
+      next_ = 0;
+      active_ = static_cast<int>(threads_.size());
+      ++generation_;
+    }
+    start_.notify_all();
+    Work();
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [this] { return active_ == 0; });
+  }
+
+ private:
+  void Work() {
+    for (size_t i = next_++; i < n_; i = next_++) (*fn_)(i);
+  }
+  void Loop() {
+    uint64_t seen = 0;
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        start_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+      }
+      Work();
+      std::lock_guard<std::mutex> lock(mu_);
+      if (--active_ == 0) done_.notify_one();
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable start_, done_;
+  const std::function<void(size_t)>* fn_ = nullptr;
+  size_t n_ = 0;
+  std::atomic<size_t> next_{0};
+  uint64_t generation_ = 0;
+  int active_ = 0;
+  bool stop_ = false;
+};
 
 // One input in flight.
 struct Slot {
@@ -133,6 +197,7 @@ DatasetRun RunCreateDataset(const std::function<bool(std::string*, std::string*)
   // on the thread count.
   const size_t batch_size = static_cast<size_t>(std::max(64, 16 * run.num_threads));
   std::vector<Slot> batch;
+  BatchWorkers workers(run.num_threads - 1);
   SetStatistics training_stats("training"), eval_stats("eval");
   int64_t produced = 0;
   bool more = true;
@@ -149,15 +214,7 @@ DatasetRun RunCreateDataset(const std::function<bool(std::string*, std::string*)
     }
     if (batch.empty()) break;
 
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      for (size_t i = next++; i < batch.size(); i = next++) ProcessSlot(pipeline, &batch[i]);
-    };
-    const int helpers = std::min<int>(run.num_threads, static_cast<int>(batch.size())) - 1;
-    std::vector<std::thread> threads;
-    for (int t = 0; t < helpers; ++t) threads.emplace_back(work);
-    work();
-    for (std::thread& t : threads) t.join();
+    workers.Run(batch.size(), [&](size_t i) { ProcessSlot(pipeline, &batch[i]); });
 
     for (Slot& slot : batch) {
       if (slot.error) {
