@@ -1,6 +1,6 @@
 // Argument checks shared by the attention ops (attention.h, attention_layer.h) and the
-// melody feature ops (melody_features.h): every
-// mismatch throws melody::Error naming the op, the argument and what was expected.
+// melody feature ops (melody_features.h): every mismatch throws melody::Error naming the
+// op, the argument and what was expected.
 #pragma once
 
 #include <string>
