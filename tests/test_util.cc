@@ -51,7 +51,7 @@ std::string Base64Decode(const std::string& text) {
   for (char c : text) {
     int v = value(c);
     if (v < 0) continue;  // padding and whitespace
-    acc = (acc << 6) | v;
+    acc = ((acc << 6) | v) & 0xffffff;  // only the unread bits matter; keeps the shift defined
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
