@@ -103,6 +103,12 @@ ModelHParams ModelHParamsFrom(const HParams& h) {
   return m;
 }
 
+std::vector<std::string> GraphConstructionWarnings(const ModelHParams& hparams) {
+  std::vector<std::string> warnings;
+  if (hparams.use_cudnn) warnings.push_back("cuDNN LSTM no longer supported. Using regular LSTM.");
+  return warnings;
+}
+
 std::string HParamsLogLine(const HParams& hparams) {
   return "hparams = " + hparams.PythonDictRepr();
 }

@@ -68,6 +68,10 @@ struct ModelHParams {
 // attn_length ("attn_length should be greater than zero, got <n>"), batch_size < 1.
 ModelHParams ModelHParamsFrom(const HParams& hparams);
 
+// The warnings the reference logs while building the graph: with use_cudnn,
+// "cuDNN LSTM no longer supported. Using regular LSTM." (the network is unchanged).
+std::vector<std::string> GraphConstructionWarnings(const ModelHParams& hparams);
+
 // "hparams = {'batch_size': 128, ...}" (logged at graph construction).
 std::string HParamsLogLine(const HParams& hparams);
 

@@ -278,6 +278,11 @@ TEST(HParamsTest, ModelHParamsValidation) {
   EXPECT_NE(error("dropout_keep_prob=0"), "");
   EXPECT_NE(error("batch_size=0"), "");
   EXPECT_EQ(error("dropout_keep_prob=1"), "");
+  EXPECT_TRUE(GraphConstructionWarnings(m).empty());
+  HParams h = DefaultMelodyRnnConfig("basic_rnn").hparams;
+  h.Parse("use_cudnn=true");
+  EXPECT_EQ(GraphConstructionWarnings(ModelHParamsFrom(h)),
+            std::vector<std::string>{"cuDNN LSTM no longer supported. Using regular LSTM."});
 }
 
 }  // namespace
