@@ -72,7 +72,8 @@ __global__ void ReduceKernel(const float* __restrict__ ce, const int* __restrict
   extern __shared__ unsigned long long shared_counts[];  // kFixedCounts + 2C
   __shared__ double partial[kReduceThreads];
   for (int i = threadIdx.x; i < kFixedCounts + 2 * C; i += blockDim.x) shared_counts[i] = 0;
-  if (threadIdx.x == 0) shared_counts[7] = static_cast<unsigned long long>(P);
+  __syncthreads();
+  if (threadIdx.x == 0) shared_counts[7] = static_cast<unsigned long long>(P);  // atomicMin start
   __syncthreads();
   double local = 0.0;
   for (int64_t p = threadIdx.x; p < P; p += blockDim.x) {
