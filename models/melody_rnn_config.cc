@@ -84,10 +84,14 @@ ModelHParams ModelHParamsFrom(const HParams& h) {
     m.rnn_layer_sizes.push_back(static_cast<int>(s));
   }
   m.dropout_keep_prob = h.GetFloat("dropout_keep_prob");
-  // DropoutWrapper rejects values outside [0, 1]; the dropout op then rejects exactly 0.
+  // DropoutWrapper rejects values outside [0, 1] with a message formatted by Python's %d,
+  // which prints the value truncated to an integer (1.5 -> "1"); the dropout op then
+  // rejects exactly 0.
   MELODY_REQUIRE(m.dropout_keep_prob >= 0.0 && m.dropout_keep_prob <= 1.0)
       << "Parameter output_keep_prob must be between 0 and 1: "
-      << PythonFloatRepr(m.dropout_keep_prob);
+      << (std::isfinite(m.dropout_keep_prob)
+              ? std::to_string(static_cast<long long>(std::trunc(m.dropout_keep_prob)))
+              : PythonFloatRepr(m.dropout_keep_prob));
   MELODY_REQUIRE(m.dropout_keep_prob > 0.0)
       << "hparams: dropout_keep_prob 0.0 (dropout rate 1) is rejected by the dropout op";
   const int64_t attn_length = h.GetInt("attn_length");

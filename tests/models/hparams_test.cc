@@ -274,7 +274,10 @@ TEST(HParamsTest, ModelHParamsValidation) {
   };
   EXPECT_NE(error("rnn_layer_sizes=[]"), "");
   EXPECT_EQ(error("attn_length=-2"), "attn_length should be greater than zero, got -2");
-  EXPECT_EQ(error("dropout_keep_prob=1.5"), "Parameter output_keep_prob must be between 0 and 1: 1.5");
+  // TF formats the value with %d.
+  EXPECT_EQ(error("dropout_keep_prob=1.5"), "Parameter output_keep_prob must be between 0 and 1: 1");
+  EXPECT_EQ(error("dropout_keep_prob=-0.5"), "Parameter output_keep_prob must be between 0 and 1: 0");
+  EXPECT_EQ(error("dropout_keep_prob=2.5e3"), "Parameter output_keep_prob must be between 0 and 1: 2500");
   EXPECT_NE(error("dropout_keep_prob=0"), "");
   EXPECT_NE(error("batch_size=0"), "");
   EXPECT_EQ(error("dropout_keep_prob=1"), "");
