@@ -10,6 +10,7 @@
 
 #include "core/file_util.h"
 #include "core/proto_util.h"
+#include "core/tfrecord.h"
 #include "data/midi_reader.h"
 #include "tests/data/midi_bytes.h"
 #include "tests/test_util.h"
@@ -207,6 +208,74 @@ TEST(MidiReaderGolden, EveryGoldenNoteSequenceMatches) {
               "the reference)\n", matched, total, rejected);
   EXPECT_GT(total, 0);
   EXPECT_EQ(matched, total);
+}
+
+// The directory tool's records for all 1034 Nottingham files (golden/convert_dir): our
+// NoteSequence plus the identity fields the tool sets must hash to the same bytes.
+TEST(MidiReaderGolden, AllNottinghamFilesMatchTheConvertDirIndex) {
+  MELODY_REQUIRE_SHARED("golden/convert_dir/nottingham_index.json");
+  MELODY_REQUIRE_SHARED("data/nottingham");
+  nlohmann::json index = testing::LoadJson(
+      testing::SharedPath("golden/convert_dir/nottingham_index.json"));
+  const std::string collection = index.at("collection_name").get<std::string>();
+  int total = 0, matched = 0;
+  for (const auto& record : index.at("records")) {
+    ++total;
+    const std::string filename = record.at("filename").get<std::string>();
+    magenta::NoteSequence ns;
+    try {
+      ns = MidiToNoteSequence(ReadFileToString(testing::SharedPath("data/nottingham/" + filename)));
+    } catch (const MidiConversionError& e) {
+      ADD_FAILURE() << filename << ": rejected: " << e.what();
+      continue;
+    }
+    ns.set_id("/id/midi/" + collection + "/" + testing::Sha1Hex(filename));
+    ns.set_filename(filename);
+    ns.set_collection_name(collection);
+    std::string bytes = SerializeDeterministic(ns);
+    bool same = ns.id() == record.at("id").get<std::string>() &&
+                ns.notes_size() == record.at("num_notes").get<int>() &&
+                ns.total_time() == record.at("total_time").get<double>() &&
+                bytes.size() == record.at("serialized_size").get<size_t>() &&
+                testing::Sha256Hex(bytes) == record.at("serialized_sha256").get<std::string>();
+    if (same)
+      ++matched;
+    else
+      ADD_FAILURE() << filename << ": differs from the reference's record";
+  }
+  std::printf("[ golden   ] %d of %d Nottingham records of convert_dir match byte for byte\n",
+              matched, total);
+  EXPECT_GT(total, 0);
+  EXPECT_EQ(matched, total);
+}
+
+// Real files from a user's 2019 Magenta run (data/compat/README.md §1): Magenta 1.0 wrote
+// no instrument_infos; without them every byte of its records must match ours.
+TEST(MidiReaderCompat, UserNoteSequencesFrom2019MatchWithoutInstrumentInfos) {
+  const std::string dir = "data/compat/attention_rnn_pipeline_2019/";
+  MELODY_REQUIRE_SHARED(dir + "notesequences.tfrecord");
+  std::vector<std::string> records =
+      ReadTFRecordFile(testing::SharedPath(dir + "notesequences.tfrecord"));
+  ASSERT_FALSE(records.empty());
+  int matched = 0;
+  for (const std::string& record : records) {
+    magenta::NoteSequence theirs;
+    ParseProtoOrThrow(record, &theirs, "notesequences.tfrecord");
+    magenta::NoteSequence ours = MidiToNoteSequence(
+        ReadFileToString(testing::SharedPath(dir + "raw_midi/" + theirs.filename())));
+    ours.set_id(theirs.id());
+    ours.set_filename(theirs.filename());
+    ours.set_collection_name(theirs.collection_name());
+    ours.clear_instrument_infos();
+    EXPECT_EQ(ours.notes_size(), theirs.notes_size()) << theirs.filename();
+    if (SerializeDeterministic(ours) == record)
+      ++matched;
+    else
+      ADD_FAILURE() << theirs.filename() << ": bytes differ from Magenta's 2019 record";
+  }
+  std::printf("[ compat   ] %d of %zu NoteSequences of the 2019 run match byte for byte\n",
+              matched, records.size());
+  EXPECT_EQ(matched, static_cast<int>(records.size()));
 }
 
 // ---- hand-made files --------------------------------------------------------------------
