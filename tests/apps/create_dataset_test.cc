@@ -157,15 +157,15 @@ TEST_P(NottinghamTest, MatchesReferenceDataset) {
 
   // The per-input report adds up to the totals.
   ASSERT_EQ(run.reports.size(), 1034u);
-  int64_t examples = 0, steps = 0, polyphonic = 0, too_short = 0, pieces = 0;
+  int64_t report_examples = 0, steps = 0, polyphonic = 0, too_short = 0, pieces = 0;
   for (const InputReport& r : run.reports) {
-    examples += r.examples;
+    report_examples += r.examples;
     steps += r.steps;
     pieces += r.pieces;
     polyphonic += r.stage_stats.extractor.counter("polyphonic_tracks_discarded");
     too_short += r.stage_stats.extractor.counter("melodies_discarded_too_short");
   }
-  EXPECT_EQ(examples, golden["num_examples"].get<int64_t>());
+  EXPECT_EQ(report_examples, golden["num_examples"].get<int64_t>());
   EXPECT_EQ(steps, golden["total_steps"].get<int64_t>());
   EXPECT_EQ(pieces, run.stats.counter("DAGPipeline_TranspositionPipeline_training_transpositions_generated"));
   EXPECT_EQ(polyphonic,
