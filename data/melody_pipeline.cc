@@ -1,5 +1,8 @@
 #include "data/melody_pipeline.h"
 
+#include <optional>
+#include <utility>
+
 #include "data/melody_squash.h"
 #include "data/quantize.h"
 #include "data/sequence_example_io.h"
