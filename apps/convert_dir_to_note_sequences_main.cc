@@ -4,10 +4,10 @@
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 
-#include <iostream>
 #include <string>
 
 #include "apps/lib/convert_dir.h"
+#include "apps/lib/tool_logging.h"
 #include "core/error.h"
 
 DEFINE_string(input_dir, "", "Directory containing files to convert.");
@@ -21,20 +21,8 @@ DEFINE_int32(num_threads, 0,
 
 namespace {
 
-// Python logging level names (upper case only, as the reference accepts them) -> glog
-// severity threshold. glog has no DEBUG level; DEBUG shows everything INFO shows.
-bool LogThreshold(const std::string& name, int* severity) {
-  if (name == "DEBUG" || name == "INFO") *severity = google::GLOG_INFO;
-  else if (name == "WARN" || name == "WARNING") *severity = google::GLOG_WARNING;
-  else if (name == "ERROR") *severity = google::GLOG_ERROR;
-  else if (name == "FATAL" || name == "CRITICAL") *severity = google::GLOG_FATAL;
-  else return false;
-  return true;
-}
-
 int Fail(const std::string& message) {
-  std::cerr << "convert_dir_to_note_sequences: error: " << message << "\n";
-  return 1;
+  return melody::ReportToolError("convert_dir_to_note_sequences", message);
 }
 
 }  // namespace
@@ -45,15 +33,11 @@ int main(int argc, char** argv) {
       "  convert_dir_to_note_sequences --input_dir=DIR --output_file=FILE "
       "[--recursive] [--num_threads=N] [--log=LEVEL]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
-  FLAGS_logtostderr = true;
-  google::InitGoogleLogging(argv[0]);
-
-  int severity = 0;
-  if (!LogThreshold(FLAGS_log, &severity))
-    return Fail("invalid --log level '" + FLAGS_log +
-                "' (expected DEBUG, INFO, WARN, WARNING, ERROR, FATAL or CRITICAL)");
-  FLAGS_minloglevel = severity;
-  FLAGS_stderrthreshold = severity;
+  try {
+    melody::InitToolLogging(argv[0], FLAGS_log);
+  } catch (const std::exception& e) {
+    return Fail(e.what());
+  }
   if (FLAGS_input_dir.empty()) return Fail("--input_dir required");
   if (FLAGS_output_file.empty()) return Fail("--output_file required");
   if (FLAGS_num_threads < 0) return Fail("--num_threads must be >= 0 (0 = all cores)");

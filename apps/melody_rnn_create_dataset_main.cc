@@ -4,11 +4,11 @@
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 
-#include <iostream>
 #include <optional>
 #include <string>
 
 #include "apps/lib/create_dataset.h"
+#include "apps/lib/tool_logging.h"
 #include "core/error.h"
 #include "models/melody_rnn_config.h"
 
@@ -36,26 +36,14 @@ DEFINE_string(report, "",
 
 namespace {
 
-// Python logging level names (upper case only) -> glog severity. glog has no DEBUG level;
-// DEBUG shows everything INFO shows.
-bool LogThreshold(const std::string& name, int* severity) {
-  if (name == "DEBUG" || name == "INFO") *severity = google::GLOG_INFO;
-  else if (name == "WARN" || name == "WARNING") *severity = google::GLOG_WARNING;
-  else if (name == "ERROR") *severity = google::GLOG_ERROR;
-  else if (name == "FATAL" || name == "CRITICAL") *severity = google::GLOG_FATAL;
-  else return false;
-  return true;
+int Fail(const std::string& message) {
+  return melody::ReportToolError("melody_rnn_create_dataset", message);
 }
 
 // A string flag's value, or nullopt when it was not given on the command line.
 std::optional<std::string> GivenFlag(const char* name, const std::string& value) {
   if (gflags::GetCommandLineFlagInfoOrDie(name).is_default) return std::nullopt;
   return value;
-}
-
-int Fail(const std::string& message) {
-  std::cerr << "melody_rnn_create_dataset: error: " << message << "\n";
-  return 1;
 }
 
 }  // namespace
@@ -66,15 +54,11 @@ int main(int argc, char** argv) {
       "  melody_rnn_create_dataset --config=CONFIG --input=NOTESEQUENCES.tfrecord "
       "--output_dir=DIR [--eval_ratio=0.1] [--seed=N] [--num_threads=N] [--report=FILE]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
-  FLAGS_logtostderr = true;
-  google::InitGoogleLogging(argv[0]);
-
-  int severity = 0;
-  if (!LogThreshold(FLAGS_log, &severity))
-    return Fail("invalid --log level '" + FLAGS_log +
-                "' (expected DEBUG, INFO, WARN, WARNING, ERROR, FATAL or CRITICAL)");
-  FLAGS_minloglevel = severity;
-  FLAGS_stderrthreshold = severity;
+  try {
+    melody::InitToolLogging(argv[0], FLAGS_log);
+  } catch (const std::exception& e) {
+    return Fail(e.what());
+  }
   if (FLAGS_num_threads < 0) return Fail("--num_threads must be >= 0 (0 = all cores)");
 
   try {

@@ -18,6 +18,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/context.h"
@@ -84,6 +85,8 @@ double SgemmGflops(int64_t m, int64_t n, int64_t k) {
 }
 
 struct Row {
+  Row(std::string op_name, std::string shape_text)
+      : op(std::move(op_name)), shape(std::move(shape_text)) {}
   std::string op, shape;
   double seconds = 0, cpu_seconds = 0, gflops = 0, ceiling_gflops = 0;
   double flop = 0;                   // matrix-product work of one run

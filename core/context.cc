@@ -27,7 +27,10 @@ std::unique_ptr<Context> Context::CreateCuda(int index) {
   std::unique_ptr<Context> ctx(new Context());
   ctx->device_ = Device::CUDA(index);
   MELODY_CUDA_CHECK(cudaSetDevice(index));
-  MELODY_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx->stream_, cudaStreamNonBlocking));
+  // A blocking stream (not cudaStreamNonBlocking): Tensor's synchronous copies and
+  // memsets run on the legacy default stream, and a blocking stream orders its kernels
+  // with that work in both directions, so CopyTo/ToVector/SetZero never race with ops.
+  MELODY_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx->stream_, cudaStreamDefault));
   MELODY_CUBLAS_CHECK(cublasCreate(&ctx->cublas_));
   MELODY_CUBLAS_CHECK(cublasSetStream(ctx->cublas_, ctx->stream_));
   // FP32 math by default: TF32 would change results beyond the CPU-twin tolerances.

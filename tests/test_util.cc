@@ -4,6 +4,9 @@
 #include <stdlib.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <vector>
 
 #include "core/error.h"
 #include "core/file_util.h"
@@ -21,10 +24,32 @@ bool HaveShared(const std::string& relative) { return PathExists(SharedPath(rela
 
 std::string SourcePath(const std::string& relative) { return JoinPath(MELODY_SOURCE_DIR, relative); }
 
+namespace {
+// Temporary directories made by the tests, removed when the test binary exits (set
+// MELODY_KEEP_TEST_TMP=1 to keep them for inspection).
+std::mutex temp_dirs_mutex;
+std::vector<std::string>* temp_dirs = nullptr;
+
+void RemoveTempDirs() {
+  if (const char* keep = std::getenv("MELODY_KEEP_TEST_TMP"); keep && *keep == '1') return;
+  std::lock_guard<std::mutex> lock(temp_dirs_mutex);
+  for (const auto& dir : *temp_dirs) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+}
+}  // namespace
+
 std::string MakeTempDir(const std::string& prefix) {
   const char* tmp = std::getenv("TMPDIR");
   std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/" + prefix + "XXXXXX";
   if (!::mkdtemp(pattern.data())) MELODY_FAIL() << "mkdtemp failed for " << pattern;
+  std::lock_guard<std::mutex> lock(temp_dirs_mutex);
+  if (!temp_dirs) {
+    temp_dirs = new std::vector<std::string>();
+    std::atexit(RemoveTempDirs);
+  }
+  temp_dirs->push_back(pattern);
   return pattern;
 }
 

@@ -17,7 +17,7 @@ std::string SharedPath(const std::string& relative);
 bool HaveShared(const std::string& relative);
 // The repository root (for shipped fixtures under tests/ and examples/).
 std::string SourcePath(const std::string& relative);
-// A fresh empty directory under the system temp dir, removed by the caller if wanted.
+// A fresh empty directory under $TMPDIR (or /tmp), removed when the test binary exits.
 std::string MakeTempDir(const std::string& prefix);
 // Parses a JSON file; throws melody::Error naming the file on failure.
 nlohmann::json LoadJson(const std::string& path);

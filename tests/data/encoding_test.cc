@@ -23,13 +23,14 @@ using melody::testing::SharedPath;
 
 std::string FloatBytes(const std::vector<float>& values) {
   std::string bytes(values.size() * 4, '\0');
-  std::memcpy(bytes.data(), values.data(), bytes.size());  // the test hosts are little-endian
+  // Empty vectors may have a null data(): memcpy must not see it (UB even for 0 bytes).
+  if (!values.empty()) std::memcpy(bytes.data(), values.data(), bytes.size());  // little-endian hosts
   return bytes;
 }
 
 std::string Int64Bytes(const std::vector<int64_t>& values) {
   std::string bytes(values.size() * 8, '\0');
-  std::memcpy(bytes.data(), values.data(), bytes.size());
+  if (!values.empty()) std::memcpy(bytes.data(), values.data(), bytes.size());
   return bytes;
 }
 

@@ -368,7 +368,9 @@ std::string SwapTimeSignatureAndTempo2017(const std::string& file) {
 void ExpectRoundTrip(const std::string& path, bool swap_2017_order, int* reproduced) {
   std::string original = ReadFileToString(path);
   std::string expected = swap_2017_order ? SwapTimeSignatureAndTempo2017(original) : original;
-  if (swap_2017_order) ASSERT_NE(expected, original) << path << ": not in the 2017 layout";
+  if (swap_2017_order) {
+    ASSERT_NE(expected, original) << path << ": not in the 2017 layout";
+  }
   NoteSequence seq = MidiToNoteSequence(original);
   std::string written = NoteSequenceToMidi(seq);
   EXPECT_EQ(Hex(written), Hex(expected)) << path;
