@@ -80,17 +80,7 @@ Tensor GenerateForward(Context& ctx, const ModelLayout& layout, const Parameters
     Tensor inner({B, T, N}, DType::kFloat32, dev);
     if (L.has_attention()) {
       const int Lw = layout.shape.attn_length;
-      AttentionLayerWeights w;
-      w.input_kernel = v[L.attn_input_kernel];
-      w.input_bias = v[L.attn_input_bias];
-      w.lstm_kernel = v[L.lstm_kernel];
-      w.lstm_bias = v[L.lstm_bias];
-      w.attn_w = v[L.attn_w];
-      w.attn_v = v[L.attn_v];
-      w.query_kernel = v[L.attn_query_kernel];
-      w.query_bias = v[L.attn_query_bias];
-      w.output_kernel = v[L.attn_output_kernel];
-      w.output_bias = v[L.attn_output_bias];
+      AttentionLayerWeights w = AttentionWeightsOf(L, v);
       AttentionLayerState initial{(*state)[s], (*state)[s + 1], (*state)[s + 2],
                                   (*state)[s + 3].Reshaped({B, Lw, N})};
       AttentionLayerState final_state;

@@ -21,22 +21,6 @@ void Ensure(Tensor* t, const Shape& shape, DType dtype, Device device) {
   *t = Tensor(shape, dtype, device);
 }
 
-// The attention layer's variables (aliases of the parameter tensors).
-AttentionLayerWeights AttentionWeightsOf(const LayerVariables& L, const std::vector<Tensor>& v) {
-  AttentionLayerWeights w;
-  w.input_kernel = v[L.attn_input_kernel];
-  w.input_bias = v[L.attn_input_bias];
-  w.lstm_kernel = v[L.lstm_kernel];
-  w.lstm_bias = v[L.lstm_bias];
-  w.attn_w = v[L.attn_w];
-  w.attn_v = v[L.attn_v];
-  w.query_kernel = v[L.attn_query_kernel];
-  w.query_bias = v[L.attn_query_bias];
-  w.output_kernel = v[L.attn_output_kernel];
-  w.output_bias = v[L.attn_output_bias];
-  return w;
-}
-
 std::vector<Tensor> TensorsOf(const Parameters& p) {
   std::vector<Tensor> out;
   for (size_t i = 0; i < p.size(); ++i) out.push_back(p.at(i));

@@ -168,4 +168,19 @@ Parameters Parameters::CopyTo(Context& ctx) const {
   return out;
 }
 
+AttentionLayerWeights AttentionWeightsOf(const LayerVariables& L, const std::vector<Tensor>& v) {
+  AttentionLayerWeights w;
+  w.input_kernel = v[L.attn_input_kernel];
+  w.input_bias = v[L.attn_input_bias];
+  w.lstm_kernel = v[L.lstm_kernel];
+  w.lstm_bias = v[L.lstm_bias];
+  w.attn_w = v[L.attn_w];
+  w.attn_v = v[L.attn_v];
+  w.query_kernel = v[L.attn_query_kernel];
+  w.query_bias = v[L.attn_query_bias];
+  w.output_kernel = v[L.attn_output_kernel];
+  w.output_bias = v[L.attn_output_bias];
+  return w;
+}
+
 }  // namespace melody

@@ -11,6 +11,7 @@
 
 #include "core/context.h"
 #include "core/tensor.h"
+#include "kernels/attention_layer.h"
 #include "models/melody_rnn_config.h"
 
 namespace melody {
@@ -102,6 +103,10 @@ class Parameters {
   Device device_;
   std::vector<Tensor> tensors_;
 };
+
+// The attention layer's weights of layer L as aliases of the tensors `v` (parameters or
+// their gradients, indexed like LayerVariables).
+AttentionLayerWeights AttentionWeightsOf(const LayerVariables& L, const std::vector<Tensor>& v);
 
 // The Glorot-uniform limit sqrt(6 / (fan_in + fan_out)) of a variable shape (2-D [a, b]:
 // a, b; [1, 1, A, V]: A, V; 1-D [V]: V, V).
