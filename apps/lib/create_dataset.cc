@@ -300,15 +300,20 @@ DatasetRun CreateDataset(const CreateDatasetFiles& files, const CreateDatasetOpt
   });
   MELODY_REQUIRE(run.inputs_processed > 0)
       << input << ": no NoteSequence records in the input file (nothing written)";
-  // Both files are always written, also when empty (the reference does the same).
-  eval.Close();
-  training.Close();
+  // The report says why every input was dropped, so it is written even when nothing
+  // else is.
   if (!files.report_path.empty())
     WriteFileAtomically(ExpandUser(files.report_path), FormatInputReports(run.reports));
+  // Zero melodies is an error, and the outputs are not replaced: a dataset already in
+  // output_dir survives a bad run (the writers drop their temporary files).
   MELODY_REQUIRE(training.records_written() + eval.records_written() > 0)
       << input << ": no melodies were extracted from its " << run.inputs_processed
-      << " NoteSequences; " << output_dir
-      << "/training_melodies.tfrecord and eval_melodies.tfrecord are empty";
+      << " NoteSequences; nothing was written to " << output_dir
+      << (files.report_path.empty() ? " (--report=FILE says why each input was dropped)"
+                                    : " (see the report " + files.report_path + ")");
+  // Otherwise both files are written, also an empty one (the reference does the same).
+  eval.Close();
+  training.Close();
   return run;
 }
 

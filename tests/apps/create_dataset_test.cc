@@ -392,15 +392,21 @@ TEST(CreateDatasetErrorTest, CorruptRecordNamesFileIndexAndOffset) {
   EXPECT_NE(garbage.find("NoteSequence"), std::string::npos) << garbage;
 }
 
-TEST(CreateDatasetErrorTest, ZeroMelodiesIsAnErrorWithBothFilesWritten) {
+TEST(CreateDatasetErrorTest, ZeroMelodiesIsAnErrorThatKeepsEarlierOutputs) {
   const std::string dir = MakeTempDir("create_dataset_test");
   WriteTFRecordFile(dir + "/short.tfrecord", {SerializeDeterministic(ShortSequence())});
-  const std::string what =
-      ErrorOf([&] { CreateDataset({dir + "/short.tfrecord", dir + "/out", ""}, QuietOptions()); });
+  // A dataset from an earlier run must survive the failed one.
+  MakeDirectories(dir + "/out");
+  WriteFileAtomically(dir + "/out/training_melodies.tfrecord", "earlier dataset");
+  const std::string what = ErrorOf([&] {
+    CreateDataset({dir + "/short.tfrecord", dir + "/out", dir + "/report.tsv"}, QuietOptions());
+  });
   EXPECT_NE(what.find("no melodies were extracted"), std::string::npos) << what;
-  EXPECT_TRUE(PathExists(dir + "/out/training_melodies.tfrecord"));
-  EXPECT_TRUE(PathExists(dir + "/out/eval_melodies.tfrecord"));
-  EXPECT_EQ(ReadFileToString(dir + "/out/training_melodies.tfrecord"), "");
+  EXPECT_NE(what.find("report.tsv"), std::string::npos) << what;
+  EXPECT_EQ(ReadFileToString(dir + "/out/training_melodies.tfrecord"), "earlier dataset");
+  EXPECT_FALSE(PathExists(dir + "/out/eval_melodies.tfrecord"));
+  // The report still says why the input gave nothing.
+  EXPECT_NE(ReadFileToString(dir + "/report.tsv").find("tiny.mid"), std::string::npos);
 }
 
 TEST(CreateDatasetErrorTest, PipelineErrorNamesTheInput) {
