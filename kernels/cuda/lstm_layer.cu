@@ -34,6 +34,8 @@ struct DeviceBuffer {
   size_t bytes = 0;
   void Reserve(size_t n) {
     if (n <= bytes) return;
+    // Work queued by an earlier forward/backward may still read or write the old buffer.
+    if (ptr) MELODY_CUDA_CHECK(cudaDeviceSynchronize());
     if (ptr) MELODY_CUDA_CHECK(cudaFree(ptr));
     ptr = nullptr;
     MELODY_CUDA_CHECK(cudaMalloc(&ptr, std::max<size_t>(n, 1)));
@@ -175,6 +177,9 @@ void LstmLayerForward(Context& ctx, const Tensor& x, const Tensor& lengths,
       st.weights.ptr, st.work_bytes, work, st.reserve_bytes, st.reserve.ptr));
   MaskPadded(ctx.stream(), d.batch, d.time, d.units,
              static_cast<const int32_t*>(st.lengths_true.ptr), y->data<float>());
+  // Without a caller cache the cuDNN state (weights, reserve, lengths) is freed on return
+  // while the queued forward still reads it.
+  if (!cache) ctx.Synchronize();
 }
 
 void LstmLayerBackward(Context& ctx, const Tensor& x, const Tensor& lengths,
