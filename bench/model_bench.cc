@@ -1,5 +1,5 @@
 // Whole Melody RNN training step (forward + backward, dropout 0.5 as in training) on the
-// CPU for the four default configs, batch 128, every sequence at full length T (128 and
+// CPU (or, with --device=cuda, on GPU 0) for the four default configs, batch 128, every sequence at full length T (128 and
 // 512). Prints achieved GFLOP/s (GEMM FLOPs at the valid positions, see
 // MelodyRnnModel::CountGemmFlops) next to the OpenBLAS sgemm ceiling measured in the same
 // run, forward-only rows, and the peak resident memory (getrusage). Writes the table as
@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/context.h"
+#include "core/device.h"
 #include "models/melody_rnn_config.h"
 #include "models/melody_rnn_model.h"
 #include "models/parameters.h"
@@ -31,6 +32,8 @@ DEFINE_string(lengths, "128,512", "Comma-separated sequence lengths T.");
 DEFINE_string(configs, "basic_rnn,mono_rnn,lookback_rnn,attention_rnn", "Configs to run.");
 DEFINE_int32(repeats, 2, "Timed runs per row (the minimum is kept), after one warm-up.");
 DEFINE_string(out, "bench/results/model.json", "File receiving the numbers (JSON).");
+DEFINE_string(device, "cpu", "cpu, or cuda (GPU 0; the sgemm ceiling column is then the "
+              "CPU's OpenBLAS figure, for reference only).");
 
 namespace {
 
@@ -88,13 +91,25 @@ double PeakRssMiB() {
 int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   using namespace melody;
-  auto ctx = Context::CreateCpu(FLAGS_threads);
-  std::printf("CPU threads: %d\n", ctx->num_threads());
+  if (FLAGS_device != "cpu" && FLAGS_device != "cuda") {
+    std::fprintf(stderr, "model_bench: --device must be cpu or cuda, got %s\n",
+                 FLAGS_device.c_str());
+    return 2;
+  }
+  const bool on_gpu = FLAGS_device == "cuda";
+  if (on_gpu && CudaDeviceCount() == 0) {
+    std::fprintf(stderr, "model_bench: --device=cuda: %s\n", CudaUnavailableReason().c_str());
+    return 1;
+  }
+  auto ctx = on_gpu ? Context::CreateCuda(0) : Context::CreateCpu(FLAGS_threads);
+  const Device dev = ctx->device();
+  std::printf("device: %s, CPU threads: %d\n", dev.ToString().c_str(), ctx->num_threads());
   const double ceiling = SgemmCeilingGflops(FLAGS_repeats);
   std::printf("OpenBLAS sgemm ceiling: %.1f GFLOP/s\n\n", ceiling);
   std::printf("%-14s %5s %6s %10s %10s %9s %9s %8s %10s\n", "config", "B", "T", "fwd s",
               "fwd+bwd s", "GFLOP", "GFLOP/s", "ceiling", "peak MiB");
   nlohmann::json out;
+  out["device"] = dev.ToString();
   out["threads"] = ctx->num_threads();
   out["sgemm_ceiling_gflops"] = ceiling;
   out["rows"] = nlohmann::json::array();
@@ -102,9 +117,10 @@ int main(int argc, char** argv) {
     const MelodyRnnConfig config = DefaultMelodyRnnConfig(id);
     const ModelHParams hp = ModelHParamsFrom(config.hparams);
     const ModelLayout layout = ModelLayout::Build(ModelShape::From(config.sizes, hp));
-    Parameters params(layout);
-    params.InitializeRandom(1);
-    Parameters grads(layout);
+    Parameters host_params(layout);
+    host_params.InitializeRandom(1);
+    const Parameters params = on_gpu ? host_params.CopyTo(*ctx) : host_params;
+    Parameters grads(layout, dev);
     MelodyRnnModel model(layout, config.sizes.no_event_label);
     for (const std::string& t_text : Split(FLAGS_lengths)) {
       const int64_t T = std::stoll(t_text), B = FLAGS_batch, I = config.sizes.input_size;
@@ -116,11 +132,19 @@ int main(int argc, char** argv) {
         inputs.data<float>()[p * I + rng() % I] = 1.0f;
         labels.data<int64_t>()[p] = rng() % config.sizes.num_classes;
       }
-      ModelBatch batch{inputs, labels, std::vector<int32_t>(B, static_cast<int32_t>(T))};
+      ModelBatch batch{inputs.CopyTo(dev), labels.CopyTo(dev),
+                       std::vector<int32_t>(B, static_cast<int32_t>(T))};
       const DropoutSetting dropout{static_cast<float>(hp.dropout_keep_prob), 1, 0};
       const auto flops = model.CountGemmFlops(batch.lengths);
-      const double fwd_s = MinSeconds(FLAGS_repeats, [&] { model.Run(*ctx, params, batch, dropout, nullptr); });
-      const double step_s = MinSeconds(FLAGS_repeats, [&] { model.Run(*ctx, params, batch, dropout, &grads); });
+      // Synchronize: on a GPU, Run returns with the backward still queued.
+      const double fwd_s = MinSeconds(FLAGS_repeats, [&] {
+        model.Run(*ctx, params, batch, dropout, nullptr);
+        ctx->Synchronize();
+      });
+      const double step_s = MinSeconds(FLAGS_repeats, [&] {
+        model.Run(*ctx, params, batch, dropout, &grads);
+        ctx->Synchronize();
+      });
       // One more step with the per-section clock on (not part of the timed figures).
       MelodyRnnModel::Profile profile;
       model.set_profile(&profile);

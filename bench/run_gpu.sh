@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# One GPU run of the project on a machine with an NVIDIA GPU: a CUDA Release build for the
+# local GPU, the whole ctest suite (the CUDA-vs-CPU tests run instead of skipping), then
+# the benchmarks that time a CUDA path. Run from the repository root:
+#
+#   bench/run_gpu.sh            # everything goes to ${OUT:-out/gpu}
+#
+# Written there: system.txt (nvidia-smi, nvcc, cuDNN, CPU), configure.log, build.log,
+# ctest.log, one <bench>.log and <bench>.json per benchmark, summary.txt.
+# Exit status: non-zero if the build fails, no GPU is visible, any test fails, or a
+# benchmark fails (benchmarks still run after failed tests, for diagnosis).
+# Environment: OUT, BUILD_DIR (default build-gpu), JOBS (default nproc), SKIP_BENCH=1,
+# MODEL_BENCH_CPU=1 (also time the model step on the CPU).
+set -uo pipefail
+
+OUT_DIR="${OUT:-out/gpu}"
+BUILD_DIR="${BUILD_DIR:-build-gpu}"
+JOBS="${JOBS:-$(nproc)}"
+export PATH="/usr/local/cuda/bin:${PATH}"
+mkdir -p "${OUT_DIR}"
+SUMMARY="${OUT_DIR}/summary.txt"
+: > "${SUMMARY}"
+note() { echo "$*" | tee -a "${SUMMARY}"; }
+
+note "run_gpu.sh at $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+
+# ---- the machine ----
+{
+  echo "== nvidia-smi"; nvidia-smi 2>&1
+  echo "== nvcc"; nvcc --version 2>&1
+  echo "== cuDNN"; grep -h -E '#define CUDNN_(MAJOR|MINOR|PATCHLEVEL) ' \
+      /usr/local/cuda/include/cudnn_version*.h /usr/include/cudnn_version*.h 2>/dev/null
+  echo "== CPU"; lscpu 2>&1 | grep -E 'Model name|^CPU\(s\)'
+} > "${OUT_DIR}/system.txt"
+cat "${OUT_DIR}/system.txt"
+if ! nvidia-smi -L > /dev/null 2>&1; then
+  note "FAIL: nvidia-smi sees no GPU; the CUDA tests would only skip"
+  exit 2
+fi
+
+# ---- build: CUDA on, Release, architectures of the local GPU ----
+if ! cmake -S . -B "${BUILD_DIR}" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DMELODY_ENABLE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=native > "${OUT_DIR}/configure.log" 2>&1; then
+  note "FAIL: configure (see configure.log)"; tail -30 "${OUT_DIR}/configure.log"; exit 3
+fi
+if ! grep -q "CUDA              : ON" "${OUT_DIR}/configure.log"; then
+  note "FAIL: the CUDA backend is off (nvcc or cuDNN not found; see configure.log)"
+  grep -E "CUDA|cuDNN" "${OUT_DIR}/configure.log" | tee -a "${SUMMARY}"; exit 3
+fi
+if ! ninja -C "${BUILD_DIR}" -j "${JOBS}" > "${OUT_DIR}/build.log" 2>&1; then
+  note "FAIL: build (see build.log)"; tail -40 "${OUT_DIR}/build.log"; exit 4
+fi
+note "build: OK (${BUILD_DIR})"
+
+# ---- tests: the whole suite; CUDA tests must run, not skip ----
+(cd "${BUILD_DIR}" && ctest --output-on-failure -j "${JOBS}" --timeout 900) \
+    > "${OUT_DIR}/ctest.log" 2>&1
+TEST_STATUS=$?
+tail -5 "${OUT_DIR}/ctest.log" | tee -a "${SUMMARY}"
+# gtest_discover_tests registers one ctest test per gtest case; list those that skipped.
+SKIPPED=$(grep -E "\*\*\*Skipped|Not Run" "${OUT_DIR}/ctest.log" | sed 's/^ *//' || true)
+if [ -n "${SKIPPED}" ]; then
+  note "skipped tests (a CUDA test skipping here means the GPU was not usable):"
+  note "${SKIPPED}"
+fi
+if [ "${TEST_STATUS}" -ne 0 ]; then note "FAIL: ctest exit status ${TEST_STATUS}"; else note "tests: OK"; fi
+
+# ---- benchmarks with a CUDA path ----
+# attention_bench times the CPU and, when a GPU is present, cuda:0; model_bench takes
+# --device=cuda. Each writes its JSON (--out) and prints a table (kept in <name>.log).
+BENCH_STATUS=0
+run_bench_at() {
+  local name="$1" bin="$2"; shift 2
+  echo "== ${name}: ${bin} $*"
+  if "${bin}" "$@" > "${OUT_DIR}/${name}.log" 2>&1; then
+    note "bench ${name}: OK"
+  else
+    note "bench ${name}: FAILED (see ${name}.log)"; BENCH_STATUS=1
+  fi
+  cat "${OUT_DIR}/${name}.log"
+}
+find_bin() { find "${BUILD_DIR}" -type f -name "$1" -perm -u+x | head -1; }
+ATTN_BIN=$(find_bin attention_bench)
+MODEL_BIN=$(find_bin model_bench)
+if [ "${SKIP_BENCH:-0}" = 1 ]; then
+  note "benchmarks skipped (SKIP_BENCH=1)"
+elif [ -z "${ATTN_BIN}" ] || [ -z "${MODEL_BIN}" ]; then
+  note "bench: FAILED (attention_bench or model_bench not built)"; BENCH_STATUS=1
+else
+  run_bench_at attention_bench "${ATTN_BIN}" --out="${OUT_DIR}/attention_bench.json"
+  run_bench_at model_bench_cuda "${MODEL_BIN}" --device=cuda --out="${OUT_DIR}/model_bench_cuda.json"
+  # The same step on this machine's CPU, for the ratio (off by default: minutes at T = 512).
+  if [ "${MODEL_BENCH_CPU:-0}" = 1 ]; then
+    run_bench_at model_bench_cpu "${MODEL_BIN}" --device=cpu --out="${OUT_DIR}/model_bench_cpu.json"
+  fi
+fi
+
+note "outputs in ${OUT_DIR}"
+if [ "${TEST_STATUS}" -ne 0 ]; then exit 1; fi
+exit "${BENCH_STATUS}"
