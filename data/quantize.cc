@@ -141,6 +141,12 @@ const char* QuantizationErrorTypeName(QuantizationErrorKind kind) {
 
 NoteSequence QuantizeNoteSequence(const NoteSequence& sequence, int steps_per_quarter) {
   NoteSequence qns = sequence;
+  QuantizeNoteSequenceInPlace(&qns, steps_per_quarter);
+  return qns;
+}
+
+void QuantizeNoteSequenceInPlace(NoteSequence* sequence, int steps_per_quarter) {
+  NoteSequence& qns = *sequence;
   qns.mutable_quantization_info()->set_steps_per_quarter(steps_per_quarter);
   NormalizeTimeSignature(&qns);
   NormalizeTempo(&qns);
@@ -179,7 +185,6 @@ NoteSequence QuantizeNoteSequence(const NoteSequence& sequence, int steps_per_qu
            static_cast<long long>(annotation.quantized_step()));
     }
   }
-  return qns;
 }
 
 bool IsRelativeQuantized(const NoteSequence& sequence) {
@@ -201,19 +206,26 @@ double StepsPerBar(const NoteSequence& quantized) {
 
 std::optional<NoteSequence> QuantizeStage(const NoteSequence& sequence, int steps_per_quarter,
                                           Statistics* stats) {
+  NoteSequence quantized = sequence;
+  if (!QuantizeStageInPlace(&quantized, steps_per_quarter, stats)) return std::nullopt;
+  return quantized;
+}
+
+bool QuantizeStageInPlace(NoteSequence* sequence, int steps_per_quarter, Statistics* stats) {
   try {
-    return QuantizeNoteSequence(sequence, steps_per_quarter);
+    QuantizeNoteSequenceInPlace(sequence, steps_per_quarter);
+    return true;
   } catch (const QuantizationError& error) {
     switch (error.kind()) {
       case QuantizationErrorKind::kMultipleTimeSignature:
         stats->SetCounter("sequences_discarded_because_multiple_time_signatures", 1);
-        return std::nullopt;
+        return false;
       case QuantizationErrorKind::kMultipleTempo:
         stats->SetCounter("sequences_discarded_because_multiple_tempos", 1);
-        return std::nullopt;
+        return false;
       case QuantizationErrorKind::kBadTimeSignature:
         stats->SetCounter("sequences_discarded_because_bad_time_signature", 1);
-        return std::nullopt;
+        return false;
       case QuantizationErrorKind::kNegativeTime:
         throw;
     }

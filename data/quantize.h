@@ -37,6 +37,10 @@ class QuantizationError : public Error {
 magenta::NoteSequence QuantizeNoteSequence(const magenta::NoteSequence& sequence,
                                            int steps_per_quarter);
 
+// QuantizeNoteSequence on `sequence` itself (no copy). After a throw *sequence is partly
+// changed and should be dropped.
+void QuantizeNoteSequenceInPlace(magenta::NoteSequence* sequence, int steps_per_quarter);
+
 // True when quantization_info.steps_per_quarter is set (a relatively quantized sequence).
 bool IsRelativeQuantized(const magenta::NoteSequence& sequence);
 
@@ -50,5 +54,10 @@ double StepsPerBar(const magenta::NoteSequence& quantized);
 // not catch them either).
 std::optional<magenta::NoteSequence> QuantizeStage(const magenta::NoteSequence& sequence,
                                                    int steps_per_quarter, Statistics* stats);
+
+// QuantizeStage on `sequence` itself: true when it is now the quantized piece, false
+// (counter set, *sequence partly changed and to be dropped) when the stage discards it.
+bool QuantizeStageInPlace(magenta::NoteSequence* sequence, int steps_per_quarter,
+                          Statistics* stats);
 
 }  // namespace melody

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <map>
 #include <utility>
 
@@ -55,10 +54,9 @@ std::vector<const Event*> AllOf(const google::protobuf::RepeatedPtrField<Event>&
 // State events (time/key signatures, tempos, chord symbols): each piece starts with the
 // last event at or before its start (time 0), then gets the events strictly inside it.
 // An event exactly at a piece's end is the carried state of the next piece.
-template <typename Event>
-void DistributeStateEvents(
-    const std::vector<const Event*>& events, const std::vector<double>& split_times,
-    const std::function<google::protobuf::RepeatedPtrField<Event>*(size_t)>& container) {
+template <typename Event, typename Container>
+void DistributeStateEvents(const std::vector<const Event*>& events,
+                           const std::vector<double>& split_times, const Container& container) {
   const int64_t last_boundary = static_cast<int64_t>(split_times.size()) - 1;
   const Event* previous = nullptr;
   int64_t index = -1;
@@ -95,14 +93,14 @@ void DistributeStateEvents(
 // Stateless events (beat annotations): copied into the piece they start in.
 void DistributeBeats(const std::vector<const NoteSequence::TextAnnotation*>& beats,
                      const std::vector<double>& split_times,
-                     std::vector<NoteSequence>* pieces) {
+                     const std::vector<NoteSequence*>& pieces) {
   const int64_t last_boundary = static_cast<int64_t>(split_times.size()) - 1;
   int64_t index = -1;
   for (const auto* beat : SortedByTime(beats)) {
     if (beat->time() < split_times[0]) continue;
     while (index < last_boundary && beat->time() >= split_times[index + 1]) ++index;
     if (index == last_boundary) break;
-    auto* copy = (*pieces)[index].add_text_annotations();
+    auto* copy = pieces[index]->add_text_annotations();
     *copy = *beat;
     copy->set_time(beat->time() - split_times[index]);
   }
@@ -111,7 +109,7 @@ void DistributeBeats(const std::vector<const NoteSequence::TextAnnotation*>& bea
 // Pedal control changes: state kept per (instrument, control number), carried into each
 // piece in the order the keys were first seen.
 void DistributePedals(const NoteSequence& sequence, const std::vector<double>& split_times,
-                      std::vector<NoteSequence>* pieces) {
+                      const std::vector<NoteSequence*>& pieces) {
   std::vector<const NoteSequence::ControlChange*> pedals;
   for (const auto& cc : sequence.control_changes()) {
     if (IsPreservedControl(cc.control_number())) pedals.push_back(&cc);
@@ -129,7 +127,7 @@ void DistributePedals(const NoteSequence& sequence, const std::vector<double>& s
   };
   auto add_state = [&](int64_t piece) {
     for (const auto& entry : state) {
-      auto* copy = (*pieces)[piece].add_control_changes();
+      auto* copy = pieces[piece]->add_control_changes();
       *copy = *entry.second;
       copy->set_time(0.0);
     }
@@ -148,7 +146,7 @@ void DistributePedals(const NoteSequence& sequence, const std::vector<double>& s
     }
     if (index == last_boundary) break;
     if (pedal->time() < split_times[index + 1]) {
-      auto* copy = (*pieces)[index].add_control_changes();
+      auto* copy = pieces[index]->add_control_changes();
       *copy = *pedal;
       copy->set_time(pedal->time() - split_times[index]);
     }
@@ -176,31 +174,43 @@ void CheckTimes(const NoteSequence& sequence) {
   for (const auto& e : sequence.control_changes()) RequireNotNan(e.time(), "control change");
 }
 
-}  // namespace
-
-std::vector<NoteSequence> ExtractSubsequences(const NoteSequence& sequence,
-                                              const std::vector<double>& split_times) {
-  MELODY_REQUIRE(sequence.quantization_info().steps_per_quarter() <= 0 &&
-                 sequence.quantization_info().steps_per_second() <= 0)
-      << "can only split an unquantized NoteSequence";
-  MELODY_REQUIRE(split_times.size() >= 2) << "splitting needs a start and an end time";
-  for (size_t i = 0; i + 1 < split_times.size(); ++i) {
-    MELODY_REQUIRE(!(split_times[i] > split_times[i + 1])) << "split times must be sorted";
-    MELODY_REQUIRE(split_times[i] < sequence.total_time())
-        << "cannot extract a subsequence past the end of the sequence";
+// The piece's copy of everything in `sequence` that is not cut by time: the same message
+// as a copy of `sequence` with the timed event lists and total_time cleared, without
+// copying the notes first. Every NoteSequence field is either listed
+// here or among the timed ones (tests/data/melody_pipeline_test.cc checks the list
+// against the descriptor).
+void CopyUntimedFields(const NoteSequence& sequence, NoteSequence* piece) {
+  piece->set_id(sequence.id());
+  piece->set_filename(sequence.filename());
+  piece->set_reference_number(sequence.reference_number());
+  piece->set_collection_name(sequence.collection_name());
+  piece->set_ticks_per_quarter(sequence.ticks_per_quarter());
+  piece->set_total_quantized_steps(sequence.total_quantized_steps());
+  *piece->mutable_part_infos() = sequence.part_infos();
+  if (sequence.has_source_info()) *piece->mutable_source_info() = sequence.source_info();
+  *piece->mutable_section_annotations() = sequence.section_annotations();
+  *piece->mutable_section_groups() = sequence.section_groups();
+  if (sequence.has_quantization_info()) {
+    *piece->mutable_quantization_info() = sequence.quantization_info();
   }
-  CheckTimes(sequence);
+  // (Both offsets are set afterwards; a copy keeps whatever else the input's has.)
+  if (sequence.has_subsequence_info()) {
+    *piece->mutable_subsequence_info() = sequence.subsequence_info();
+  }
+  if (sequence.has_sequence_metadata()) {
+    *piece->mutable_sequence_metadata() = sequence.sequence_metadata();
+  }
+  *piece->mutable_instrument_infos() = sequence.instrument_infos();
+  // Fields this build does not know are kept too, as a copy would keep them.
+  piece->GetReflection()->MutableUnknownFields(piece)->MergeFrom(
+      sequence.GetReflection()->GetUnknownFields(sequence));
+}
 
-  NoteSequence empty_piece = sequence;
-  empty_piece.set_total_time(0.0);
-  empty_piece.clear_notes();
-  empty_piece.clear_time_signatures();
-  empty_piece.clear_key_signatures();
-  empty_piece.clear_tempos();
-  empty_piece.clear_text_annotations();
-  empty_piece.clear_control_changes();
-  empty_piece.clear_pitch_bends();
-  std::vector<NoteSequence> pieces(split_times.size() - 1, empty_piece);
+// Fills `pieces` (one empty NoteSequence per consecutive pair of `split_times`, already
+// validated) with the cut of `sequence`.
+void FillSubsequences(const NoteSequence& sequence, const std::vector<double>& split_times,
+                      const std::vector<NoteSequence*>& pieces) {
+  for (NoteSequence* piece : pieces) CopyUntimedFields(sequence, piece);
 
   // Notes, in start-time order, go to the piece they start in, cut at its end.
   const int64_t last_boundary = static_cast<int64_t>(split_times.size()) - 1;
@@ -209,7 +219,7 @@ std::vector<NoteSequence> ExtractSubsequences(const NoteSequence& sequence,
     if (note->start_time() < split_times[0]) continue;
     while (index < last_boundary && note->start_time() >= split_times[index + 1]) ++index;
     if (index == last_boundary) break;
-    NoteSequence& piece = pieces[index];
+    NoteSequence& piece = *pieces[index];
     auto* copy = piece.add_notes();
     *copy = *note;
     copy->set_start_time(note->start_time() - split_times[index]);
@@ -219,13 +229,13 @@ std::vector<NoteSequence> ExtractSubsequences(const NoteSequence& sequence,
 
   DistributeStateEvents<NoteSequence::TimeSignature>(
       AllOf(sequence.time_signatures()), split_times,
-      [&](size_t i) { return pieces[i].mutable_time_signatures(); });
+      [&](size_t i) { return pieces[i]->mutable_time_signatures(); });
   DistributeStateEvents<NoteSequence::KeySignature>(
       AllOf(sequence.key_signatures()), split_times,
-      [&](size_t i) { return pieces[i].mutable_key_signatures(); });
+      [&](size_t i) { return pieces[i]->mutable_key_signatures(); });
   DistributeStateEvents<NoteSequence::Tempo>(
       AllOf(sequence.tempos()), split_times,
-      [&](size_t i) { return pieces[i].mutable_tempos(); });
+      [&](size_t i) { return pieces[i]->mutable_tempos(); });
   std::vector<const NoteSequence::TextAnnotation*> chords, beats;
   for (const auto& annotation : sequence.text_annotations()) {
     if (annotation.annotation_type() == NoteSequence::TextAnnotation::CHORD_SYMBOL) {
@@ -235,21 +245,33 @@ std::vector<NoteSequence> ExtractSubsequences(const NoteSequence& sequence,
     }
   }
   DistributeStateEvents<NoteSequence::TextAnnotation>(
-      chords, split_times, [&](size_t i) { return pieces[i].mutable_text_annotations(); });
-  DistributeBeats(beats, split_times, &pieces);
-  DistributePedals(sequence, split_times, &pieces);
+      chords, split_times, [&](size_t i) { return pieces[i]->mutable_text_annotations(); });
+  DistributeBeats(beats, split_times, pieces);
+  DistributePedals(sequence, split_times, pieces);
 
   for (size_t i = 0; i < pieces.size(); ++i) {
-    auto* info = pieces[i].mutable_subsequence_info();
+    auto* info = pieces[i]->mutable_subsequence_info();
     info->set_start_time_offset(split_times[i]);
     info->set_end_time_offset(sequence.total_time() - split_times[i] -
-                              pieces[i].total_time());
+                              pieces[i]->total_time());
   }
-  return pieces;
 }
 
-std::vector<NoteSequence> SplitOnTimeChanges(const NoteSequence& sequence) {
-  CheckTimes(sequence);
+void CheckSplitTimes(const NoteSequence& sequence, const std::vector<double>& split_times) {
+  MELODY_REQUIRE(sequence.quantization_info().steps_per_quarter() <= 0 &&
+                 sequence.quantization_info().steps_per_second() <= 0)
+      << "can only split an unquantized NoteSequence";
+  MELODY_REQUIRE(split_times.size() >= 2) << "splitting needs a start and an end time";
+  for (size_t i = 0; i + 1 < split_times.size(); ++i) {
+    MELODY_REQUIRE(!(split_times[i] > split_times[i + 1])) << "split times must be sorted";
+    MELODY_REQUIRE(split_times[i] < sequence.total_time())
+        << "cannot extract a subsequence past the end of the sequence";
+  }
+}
+
+// The cut points of SplitOnTimeChanges: 0, every real time-signature or tempo change
+// before the end, and total_time. Fewer than two values when the sequence has no length.
+std::vector<double> TimeChangeSplitTimes(const NoteSequence& sequence) {
   // Time signatures then tempos, stable-sorted by time (signatures first at equal times),
   // keeping those before the end.
   struct TimeChange {
@@ -259,6 +281,7 @@ std::vector<NoteSequence> SplitOnTimeChanges(const NoteSequence& sequence) {
     double qpm = 0.0;
   };
   std::vector<TimeChange> changes;
+  changes.reserve(sequence.time_signatures_size() + sequence.tempos_size());
   for (const auto& ts : sequence.time_signatures()) {
     changes.push_back({ts.time(), true, ts.numerator(), ts.denominator(), 0.0});
   }
@@ -287,8 +310,44 @@ std::vector<NoteSequence> SplitOnTimeChanges(const NoteSequence& sequence) {
     }
   }
   if (sequence.total_time() > split_times.back()) split_times.push_back(sequence.total_time());
+  return split_times;
+}
+
+}  // namespace
+
+std::vector<NoteSequence> ExtractSubsequences(const NoteSequence& sequence,
+                                              const std::vector<double>& split_times) {
+  CheckSplitTimes(sequence, split_times);
+  CheckTimes(sequence);
+  std::vector<NoteSequence> pieces(split_times.size() - 1);
+  std::vector<NoteSequence*> targets;
+  targets.reserve(pieces.size());
+  for (NoteSequence& piece : pieces) targets.push_back(&piece);
+  FillSubsequences(sequence, split_times, targets);
+  return pieces;
+}
+
+std::vector<NoteSequence> SplitOnTimeChanges(const NoteSequence& sequence) {
+  CheckTimes(sequence);
+  const std::vector<double> split_times = TimeChangeSplitTimes(sequence);
   if (split_times.size() < 2) return {};
   return ExtractSubsequences(sequence, split_times);
+}
+
+std::vector<NoteSequence*> SplitOnTimeChanges(const NoteSequence& sequence,
+                                              google::protobuf::Arena* arena) {
+  MELODY_REQUIRE(arena != nullptr) << "SplitOnTimeChanges needs an arena for its pieces";
+  CheckTimes(sequence);
+  const std::vector<double> split_times = TimeChangeSplitTimes(sequence);
+  if (split_times.size() < 2) return {};
+  CheckSplitTimes(sequence, split_times);
+  std::vector<NoteSequence*> pieces;
+  pieces.reserve(split_times.size() - 1);
+  for (size_t i = 0; i + 1 < split_times.size(); ++i) {
+    pieces.push_back(google::protobuf::Arena::CreateMessage<NoteSequence>(arena));
+  }
+  FillSubsequences(sequence, split_times, pieces);
+  return pieces;
 }
 
 }  // namespace melody

@@ -18,4 +18,11 @@ std::vector<magenta::NoteSequence> TransposeStage(const magenta::NoteSequence& q
                                                   Statistics* stats, int min_pitch = 0,
                                                   int max_pitch = 127);
 
+// TransposeStage for the single amount `amount`, on `quantized` itself: true (with
+// transpositions_generated 1) when every non-drum pitch fits and has been shifted; false
+// (skipped_due_to_range_exceeded 1, *quantized unchanged) otherwise. With amount 0
+// (the pipeline's range) it only checks the pitches.
+bool TransposeStageInPlace(magenta::NoteSequence* quantized, int amount, Statistics* stats,
+                           int min_pitch = 0, int max_pitch = 127);
+
 }  // namespace melody
