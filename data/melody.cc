@@ -116,12 +116,16 @@ Melody Melody::FromQuantizedSequence(const magenta::NoteSequence& quantized,
       notes.push_back(&note);
     }
   }
-  std::stable_sort(notes.begin(), notes.end(), [](const auto* a, const auto* b) {
+  const auto by_start_then_pitch_down = [](const auto* a, const auto* b) {
     if (a->quantized_start_step() != b->quantized_start_step()) {
       return a->quantized_start_step() < b->quantized_start_step();
     }
     return a->pitch() > b->pitch();
-  });
+  };
+  // Usually in order already (then a stable sort changes nothing); checking is cheaper.
+  if (!std::is_sorted(notes.begin(), notes.end(), by_start_then_pitch_down)) {
+    std::stable_sort(notes.begin(), notes.end(), by_start_then_pitch_down);
+  }
   if (notes.empty()) return melody;
 
   // The melody starts on the bar boundary (counted from search_start_step) at or before

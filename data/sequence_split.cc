@@ -36,11 +36,16 @@ std::vector<const Event*> SortedByTime(const std::vector<const Event*>& events) 
 
 std::vector<const magenta::NoteSequence::Note*> NotesByStartTime(const NoteSequence& sequence) {
   std::vector<const NoteSequence::Note*> sorted;
+  sorted.reserve(sequence.notes_size());
   for (const auto& note : sequence.notes()) sorted.push_back(&note);
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const NoteSequence::Note* a, const NoteSequence::Note* b) {
-                     return a->start_time() < b->start_time();
-                   });
+  const auto by_start = [](const NoteSequence::Note* a, const NoteSequence::Note* b) {
+    return a->start_time() < b->start_time();
+  };
+  // Notes read from MIDI usually come in start order already; a stable sort would then
+  // leave them as they are, so the check alone gives the same order.
+  if (!std::is_sorted(sorted.begin(), sorted.end(), by_start)) {
+    std::stable_sort(sorted.begin(), sorted.end(), by_start);
+  }
   return sorted;
 }
 
