@@ -105,7 +105,8 @@ class BatchWorkers {
 
 // One input in flight.
 struct Slot {
-  std::string record;
+  std::string record;             // the serialized NoteSequence, unless `source` is set
+  const std::string* source = nullptr;  // the caller's bytes, used in place of `record`
   std::string what;  // "<file>: record i (byte offset n)"
   bool eval = false;
   MelodyPipelineResult result;
@@ -123,10 +124,10 @@ void ProcessSlot(const MelodyPipeline& pipeline, Slot* slot) {
     arena_options.initial_block_size = first_block.size();
     google::protobuf::Arena arena(arena_options);
     auto* sequence = google::protobuf::Arena::CreateMessage<magenta::NoteSequence>(&arena);
+    const std::string& bytes = slot->source ? *slot->source : slot->record;
     // (The error is prefixed with slot->what when it is reported.)
-    MELODY_REQUIRE(sequence->ParseFromArray(slot->record.data(),
-                                            static_cast<int>(slot->record.size())))
-        << "not a valid serialized magenta.NoteSequence (" << slot->record.size() << " bytes)";
+    MELODY_REQUIRE(sequence->ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+        << "not a valid serialized magenta.NoteSequence (" << bytes.size() << " bytes)";
     slot->id = sequence->id();
     slot->filename = sequence->filename();
     slot->result = pipeline.Run(*sequence);
@@ -181,10 +182,10 @@ std::string ErrorText(std::exception_ptr error) {
   }
 }
 
-}  // namespace
-
-DatasetRun RunCreateDataset(const std::function<bool(std::string*, std::string*)>& next_record,
-                            const CreateDatasetOptions& options, const ExampleSink& sink) {
+// RunCreateDataset with inputs given as slots: `next_input` fills the record (or its
+// source), what, and returns false at the end.
+DatasetRun RunGraph(const std::function<bool(Slot*)>& next_input,
+                    const CreateDatasetOptions& options, const ExampleSink& sink) {
   const MelodyPipeline pipeline(options.config);
   DatasetRun run;
   run.num_threads = ResolveThreads(options.num_threads);
@@ -205,7 +206,7 @@ DatasetRun RunCreateDataset(const std::function<bool(std::string*, std::string*)
     batch.clear();
     while (batch.size() < batch_size) {
       Slot slot;
-      if (!next_record(&slot.record, &slot.what)) {
+      if (!next_input(&slot)) {
         more = false;
         break;
       }
@@ -258,17 +259,26 @@ DatasetRun RunCreateDataset(const std::function<bool(std::string*, std::string*)
   return run;
 }
 
+}  // namespace
+
+DatasetRun RunCreateDataset(const std::function<bool(std::string*, std::string*)>& next_record,
+                            const CreateDatasetOptions& options, const ExampleSink& sink) {
+  return RunGraph([&](Slot* slot) { return next_record(&slot->record, &slot->what); }, options,
+                  sink);
+}
+
 DatasetRun CreateDatasetFromRecords(const std::vector<std::string>& serialized_sequences,
                                     const CreateDatasetOptions& options) {
   size_t index = 0;
-  auto next_record = [&](std::string* record, std::string* what) {
+  // The records are read where they are (they outlive the run), not copied.
+  auto next_input = [&](Slot* slot) {
     if (index >= serialized_sequences.size()) return false;
-    *what = "NoteSequence " + std::to_string(index);
-    *record = serialized_sequences[index++];
+    slot->what = "NoteSequence " + std::to_string(index);
+    slot->source = &serialized_sequences[index++];
     return true;
   };
   std::vector<std::string> training, eval;
-  DatasetRun run = RunCreateDataset(next_record, options, [&](bool is_eval, std::string&& e) {
+  DatasetRun run = RunGraph(next_input, options, [&](bool is_eval, std::string&& e) {
     (is_eval ? eval : training).push_back(std::move(e));
   });
   run.training = std::move(training);
