@@ -23,6 +23,46 @@ int64_t FloorMod(int64_t a, int64_t b) {
   return r;
 }
 
+// Stable sort of `notes` by start step, then pitch descending. The notes of a split
+// piece already come in start order, so usually only the runs of notes starting on the
+// same step (chords) need ordering; those are short and sorted in place.
+void SortByStartThenPitchDown(std::vector<const magenta::NoteSequence::Note*>* notes) {
+  const auto start_less = [](const auto* a, const auto* b) {
+    return a->quantized_start_step() < b->quantized_start_step();
+  };
+  const auto pitch_down = [](const auto* a, const auto* b) { return a->pitch() > b->pitch(); };
+  auto& v = *notes;
+  if (!std::is_sorted(v.begin(), v.end(), start_less)) {
+    std::stable_sort(v.begin(), v.end(), [&](const auto* a, const auto* b) {
+      if (a->quantized_start_step() != b->quantized_start_step()) return start_less(a, b);
+      return pitch_down(a, b);
+    });
+    return;
+  }
+  constexpr size_t kInsertionSortMax = 16;
+  for (size_t begin = 0; begin < v.size();) {
+    size_t end = begin + 1;
+    while (end < v.size() && v[end]->quantized_start_step() == v[begin]->quantized_start_step()) {
+      ++end;
+    }
+    if (end - begin > kInsertionSortMax) {
+      std::stable_sort(v.begin() + begin, v.begin() + end, pitch_down);
+    } else {
+      // Insertion sort: stable, as it moves an element only past strictly lower pitches.
+      for (size_t i = begin + 1; i < end; ++i) {
+        const magenta::NoteSequence::Note* note = v[i];
+        size_t j = i;
+        while (j > begin && pitch_down(note, v[j - 1])) {
+          v[j] = v[j - 1];
+          --j;
+        }
+        v[j] = note;
+      }
+    }
+    begin = end;
+  }
+}
+
 }  // namespace
 
 Melody Melody::FromEvents(std::vector<int> events, int64_t start_step, int steps_per_bar,
@@ -116,16 +156,7 @@ Melody Melody::FromQuantizedSequence(const magenta::NoteSequence& quantized,
       notes.push_back(&note);
     }
   }
-  const auto by_start_then_pitch_down = [](const auto* a, const auto* b) {
-    if (a->quantized_start_step() != b->quantized_start_step()) {
-      return a->quantized_start_step() < b->quantized_start_step();
-    }
-    return a->pitch() > b->pitch();
-  };
-  // Usually in order already (then a stable sort changes nothing); checking is cheaper.
-  if (!std::is_sorted(notes.begin(), notes.end(), by_start_then_pitch_down)) {
-    std::stable_sort(notes.begin(), notes.end(), by_start_then_pitch_down);
-  }
+  SortByStartThenPitchDown(&notes);
   if (notes.empty()) return melody;
 
   // The melody starts on the bar boundary (counted from search_start_step) at or before
