@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <vector>
@@ -103,5 +104,19 @@ std::string DigestHex(const EVP_MD* md, const std::string& bytes) {
 
 std::string Sha256Hex(const std::string& bytes) { return DigestHex(EVP_sha256(), bytes); }
 std::string Sha1Hex(const std::string& bytes) { return DigestHex(EVP_sha1(), bytes); }
+
+namespace {
+// Raw bytes of a vector in host order; the test hosts are little-endian, as the golden
+// hashes require. An empty vector may have a null data(), which memcpy must not see.
+template <typename T>
+std::string HostBytes(const std::vector<T>& values) {
+  std::string bytes(values.size() * sizeof(T), '\0');
+  if (!values.empty()) std::memcpy(bytes.data(), values.data(), bytes.size());
+  return bytes;
+}
+}  // namespace
+
+std::string InputsSha256(const std::vector<float>& inputs) { return Sha256Hex(HostBytes(inputs)); }
+std::string LabelsSha256(const std::vector<int64_t>& labels) { return Sha256Hex(HostBytes(labels)); }
 
 }  // namespace melody::testing

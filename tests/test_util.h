@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace melody::testing {
 
@@ -26,6 +28,10 @@ std::string Base64Decode(const std::string& text);
 // Lower-case hex SHA-256 / SHA-1 of bytes.
 std::string Sha256Hex(const std::string& bytes);
 std::string Sha1Hex(const std::string& bytes);
+// The golden files' hashes of an encoded melody (shared/golden/README.md): inputs_sha256 over
+// every input value as float32 little-endian, labels_sha256 over the labels as int64 LE.
+std::string InputsSha256(const std::vector<float>& inputs);
+std::string LabelsSha256(const std::vector<int64_t>& labels);
 
 }  // namespace melody::testing
 

@@ -34,18 +34,6 @@ using melody::testing::Sha1Hex;
 using melody::testing::Sha256Hex;
 using melody::testing::SharedPath;
 
-std::string FloatBytes(const std::vector<float>& values) {
-  std::string bytes(values.size() * 4, '\0');
-  std::memcpy(bytes.data(), values.data(), bytes.size());
-  return bytes;
-}
-
-std::string Int64Bytes(const std::vector<int64_t>& values) {
-  std::string bytes(values.size() * 8, '\0');
-  std::memcpy(bytes.data(), values.data(), bytes.size());
-  return bytes;
-}
-
 std::vector<std::string> SortedMidiNames(const std::string& dir) {
   std::vector<std::string> names;
   DIR* d = opendir(dir.c_str());
@@ -179,8 +167,8 @@ TEST_P(NottinghamTest, MatchesReferenceDataset) {
   int in_order = 0;
   for (size_t i = 0; i < run.training.size(); ++i) {
     const EncodedMelody e = ParseSequenceExample(run.training[i], input_size, "example");
-    const std::string inputs_sha = Sha256Hex(FloatBytes(e.inputs));
-    const std::string labels_sha = Sha256Hex(Int64Bytes(e.labels));
+    const std::string inputs_sha = testing::InputsSha256((e.inputs));
+    const std::string labels_sha = testing::LabelsSha256((e.labels));
     lines.push_back(std::to_string(e.num_steps()) + " " + inputs_sha + " " + labels_sha + "\n");
     const auto& g = examples[i];
     const bool same = e.num_steps() == g["length"].get<size_t>() &&
@@ -311,8 +299,8 @@ TEST(CompatDataTest, AttentionRnnPipeline2019) {
   const DatasetRun run = CreateDatasetFromRecords(ReadTFRecordFile(dir + "/notesequences.tfrecord"),
                                                   options);
   auto key = [](const EncodedMelody& e) {
-    return std::to_string(e.num_steps()) + " " + Sha256Hex(FloatBytes(e.inputs)) + " " +
-           Sha256Hex(Int64Bytes(e.labels));
+    return std::to_string(e.num_steps()) + " " + testing::InputsSha256((e.inputs)) + " " +
+           testing::LabelsSha256((e.labels));
   };
   std::vector<std::string> ours, theirs;
   for (const std::string& bytes : run.training)

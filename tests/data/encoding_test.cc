@@ -21,19 +21,6 @@ using melody::testing::LoadJson;
 using melody::testing::Sha256Hex;
 using melody::testing::SharedPath;
 
-std::string FloatBytes(const std::vector<float>& values) {
-  std::string bytes(values.size() * 4, '\0');
-  // Empty vectors may have a null data(): memcpy must not see it (UB even for 0 bytes).
-  if (!values.empty()) std::memcpy(bytes.data(), values.data(), bytes.size());  // little-endian hosts
-  return bytes;
-}
-
-std::string Int64Bytes(const std::vector<int64_t>& values) {
-  std::string bytes(values.size() * 8, '\0');
-  if (!values.empty()) std::memcpy(bytes.data(), values.data(), bytes.size());
-  return bytes;
-}
-
 std::vector<float> FlattenRows(const nlohmann::json& rows) {
   std::vector<float> out;
   for (const auto& row : rows)
@@ -82,8 +69,8 @@ TEST_P(GoldenEncodingTest, EveryCaseMatches) {
     ASSERT_EQ(encoded.num_steps(), c["num_steps"].get<size_t>());
     EXPECT_EQ(encoded.inputs, FlattenRows(c["inputs"]));
     EXPECT_EQ(encoded.labels, c["labels"].get<std::vector<int64_t>>());
-    EXPECT_EQ(Sha256Hex(FloatBytes(encoded.inputs)), c["inputs_sha256"].get<std::string>());
-    EXPECT_EQ(Sha256Hex(Int64Bytes(encoded.labels)), c["labels_sha256"].get<std::string>());
+    EXPECT_EQ(testing::InputsSha256((encoded.inputs)), c["inputs_sha256"].get<std::string>());
+    EXPECT_EQ(testing::LabelsSha256((encoded.labels)), c["labels_sha256"].get<std::string>());
 
     const std::string bytes = SerializeSequenceExample(encoded);
     EXPECT_EQ(Sha256Hex(bytes), c["sequence_example_sha256"].get<std::string>());

@@ -239,12 +239,10 @@ void CheckEncoded(const std::vector<Melody>& melodies, const json& expected, Rep
     std::vector<int> events = melody.events;
     const int amount = SquashMelody(&events, 48, 84, 0);
     const EncodedMelody encoded = encoder->Encode(events);
-    std::string input_bytes(encoded.inputs.size() * sizeof(float), '\0');
-    std::memcpy(input_bytes.data(), encoded.inputs.data(), input_bytes.size());
     actual.push_back({{"transpose_amount", amount},
                       {"squashed_events", events},
                       {"labels", encoded.labels},
-                      {"inputs_sha256", Sha256Hex(input_bytes)}});
+                      {"inputs_sha256", testing::InputsSha256(encoded.inputs)}});
   }
   report->Compare(expected, actual, "basic_rnn_encoded");
 }

@@ -42,13 +42,6 @@ json StatisticsToJson(const Statistics& stats) {
   return out;
 }
 
-template <typename T>
-std::string Bytes(const std::vector<T>& values) {
-  std::string bytes(values.size() * sizeof(T), '\0');
-  std::memcpy(bytes.data(), values.data(), bytes.size());
-  return bytes;
-}
-
 TEST(NottinghamPipeline, StatisticsAndMelodiesMatchTheReferenceRun) {
   MELODY_REQUIRE_SHARED("golden/create_dataset/basic_rnn_summary.json");
   MELODY_REQUIRE_SHARED("data/nottingham");
@@ -86,8 +79,8 @@ TEST(NottinghamPipeline, StatisticsAndMelodiesMatchTheReferenceRun) {
           total_steps += static_cast<int64_t>(encoded.num_steps());
           examples.push_back({{"source", name},
                               {"length", encoded.num_steps()},
-                              {"inputs_sha256", testing::Sha256Hex(Bytes(encoded.inputs))},
-                              {"labels_sha256", testing::Sha256Hex(Bytes(encoded.labels))}});
+                              {"inputs_sha256", testing::InputsSha256(encoded.inputs)},
+                              {"labels_sha256", testing::LabelsSha256(encoded.labels)}});
         }
       }
       stats.Merge(transposition_stats.Prefixed("TranspositionPipeline_training"));

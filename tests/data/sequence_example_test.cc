@@ -20,18 +20,6 @@ using melody::testing::MakeTempDir;
 using melody::testing::Sha256Hex;
 using melody::testing::SharedPath;
 
-std::string FloatBytes(const std::vector<float>& values) {
-  std::string bytes(values.size() * 4, '\0');
-  std::memcpy(bytes.data(), values.data(), bytes.size());
-  return bytes;
-}
-
-std::string Int64Bytes(const std::vector<int64_t>& values) {
-  std::string bytes(values.size() * 8, '\0');
-  std::memcpy(bytes.data(), values.data(), bytes.size());
-  return bytes;
-}
-
 class SampleFileTest : public ::testing::TestWithParam<const char*> {};
 
 // Read the 4 golden examples, check them against the sample manifest, write them again
@@ -49,8 +37,8 @@ TEST_P(SampleFileTest, RewritesByteForByte) {
   for (size_t i = 0; i < examples.size(); ++i) {
     const auto& record = manifest["records"][i];
     EXPECT_EQ(examples[i].num_steps(), record["length"].get<size_t>());
-    EXPECT_EQ(Sha256Hex(FloatBytes(examples[i].inputs)), record["inputs_sha256"].get<std::string>());
-    EXPECT_EQ(Sha256Hex(Int64Bytes(examples[i].labels)), record["labels_sha256"].get<std::string>());
+    EXPECT_EQ(testing::InputsSha256((examples[i].inputs)), record["inputs_sha256"].get<std::string>());
+    EXPECT_EQ(testing::LabelsSha256((examples[i].labels)), record["labels_sha256"].get<std::string>());
     EXPECT_EQ(Sha256Hex(SerializeSequenceExample(examples[i])),
               record["sequence_example_sha256"].get<std::string>());
   }
