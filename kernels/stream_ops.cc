@@ -24,6 +24,12 @@ void CopyOnStream(Context& ctx, const Tensor& src, Tensor* dst) {
 #endif
 }
 
+Tensor CopyToContext(Context& ctx, const Tensor& src) {
+  Tensor out(src.shape(), src.dtype(), ctx.device());
+  CopyOnStream(ctx, src, &out);
+  return out;
+}
+
 void ZeroOnStream(Context& ctx, Tensor* t) {
   MELODY_REQUIRE(t != nullptr && t->device() == ctx.device())
       << "ZeroOnStream: tensor must be on " << ctx.device().ToString();

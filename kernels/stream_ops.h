@@ -1,8 +1,8 @@
-// Copies and fills ordered on the context's stream. Tensor::CopyFrom / SetZero use the
-// legacy default CUDA stream, which does NOT order with the contexts' non-blocking streams
-// (core/context.cc), so a device buffer reused across steps must be written through these
-// instead: they run after all work already queued on ctx, and before all work queued after
-// them. On the CPU they are plain memcpy / memset.
+// Copies and fills queued on the context's stream: they run after all work already queued
+// on ctx and before all work queued after them, without blocking the host for
+// device-to-device work. (Tensor::CopyFrom / SetZero are ordered too, since the context's
+// stream is a blocking one (core/context.cc), but they go through the legacy default
+// stream and synchronize.) On the CPU they are plain memcpy / memset.
 #pragma once
 
 #include "core/context.h"
@@ -13,6 +13,8 @@ namespace melody {
 // dst <- src (same dtype and element count; either may live on the host or on ctx's
 // device). Returns after the copy has completed when either side is host memory.
 void CopyOnStream(Context& ctx, const Tensor& src, Tensor* dst);
+// A new tensor on ctx's device holding a copy of `src` (copied with CopyOnStream).
+Tensor CopyToContext(Context& ctx, const Tensor& src);
 // t <- 0 (t on ctx's device).
 void ZeroOnStream(Context& ctx, Tensor* t);
 

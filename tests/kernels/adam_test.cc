@@ -14,13 +14,6 @@
 namespace melody {
 namespace {
 
-// A device copy of a host tensor, ordered on ctx's stream.
-Tensor ToDevice(Context& ctx, const Tensor& host) {
-  Tensor out(host.shape(), host.dtype(), ctx.device());
-  CopyOnStream(ctx, host, &out);
-  return out;
-}
-
 Tensor Random(Shape shape, uint32_t seed, double scale, DType dtype = DType::kFloat32) {
   std::mt19937 rng(seed);
   std::normal_distribution<double> normal(0.0, scale);
@@ -174,8 +167,8 @@ TEST(AdamTest, CudaMatchesCpu) {
   Tensor g = Random(shape, 5, 0.2), v = Random(shape, 6, 0.1);
   Tensor m = Random(shape, 7, 0.01), s = Random(shape, 8, 0.01);
   for (int64_t i = 0; i < s.numel(); ++i) s.data<float>()[i] = std::abs(s.data<float>()[i]);
-  Tensor gg = ToDevice(*gpu, g), gv = ToDevice(*gpu, v);
-  Tensor gm = ToDevice(*gpu, m), gs = ToDevice(*gpu, s);
+  Tensor gg = CopyToContext(*gpu, g), gv = CopyToContext(*gpu, v);
+  Tensor gm = CopyToContext(*gpu, m), gs = CopyToContext(*gpu, s);
   ClipByNorm(*cpu, &g, 3.0f);
   ClipByNorm(*gpu, &gg, 3.0f);
   gpu->Synchronize();

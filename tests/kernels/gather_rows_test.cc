@@ -12,13 +12,6 @@
 namespace melody {
 namespace {
 
-// A device copy of a host tensor, ordered on ctx's stream.
-Tensor ToDevice(Context& ctx, const Tensor& host) {
-  Tensor out(host.shape(), host.dtype(), ctx.device());
-  CopyOnStream(ctx, host, &out);
-  return out;
-}
-
 TEST(GatherRowsTest, ValidPositionRowsAreBatchMajor) {
   Tensor rows = ValidPositionRows({2, 0, 3}, 3);
   ASSERT_EQ(rows.dim(0), 5);
@@ -77,8 +70,8 @@ TEST(GatherRowsTest, CudaMatchesCpu) {
   const int64_t P = rows.dim(0);
   Tensor want({P, 33}, DType::kFloat32), got({P, 33}, DType::kFloat32, gpu->device());
   GatherRows(*cpu, x, rows, &want);
-  Tensor grows = ToDevice(*gpu, rows);
-  GatherRows(*gpu, ToDevice(*gpu, x), grows, &got);
+  Tensor grows = CopyToContext(*gpu, rows);
+  GatherRows(*gpu, CopyToContext(*gpu, x), grows, &got);
   gpu->Synchronize();
   EXPECT_EQ(got.ToVector(), want.ToVector());
   Tensor back({4, 9, 33}, DType::kFloat32), gback({4, 9, 33}, DType::kFloat32, gpu->device());
@@ -95,13 +88,13 @@ TEST(GatherRowsTest, CudaMatchesCpu) {
     }
     Tensor want_labels({P, 1}, dtype), got_labels({P, 1}, dtype, gpu->device());
     GatherRows(*cpu, labels, rows, &want_labels);
-    GatherRows(*gpu, ToDevice(*gpu, labels), grows, &got_labels);
+    GatherRows(*gpu, CopyToContext(*gpu, labels), grows, &got_labels);
     Tensor back_host(got_labels.shape(), dtype);
     CopyOnStream(*gpu, got_labels, &back_host);
     EXPECT_EQ(std::memcmp(back_host.raw_data(), want_labels.raw_data(), want_labels.nbytes()), 0);
   }
-  Tensor y = ToDevice(*gpu, x);
-  AddInPlace(*gpu, ToDevice(*gpu, x), &y);
+  Tensor y = CopyToContext(*gpu, x);
+  AddInPlace(*gpu, CopyToContext(*gpu, x), &y);
   gpu->Synchronize();
   std::vector<float> sum = y.ToVector();
   for (int64_t i = 0; i < x.numel(); ++i) ASSERT_EQ(sum[i], 2 * x.data<float>()[i]);

@@ -14,13 +14,6 @@
 namespace melody {
 namespace {
 
-// A device copy of a host tensor, ordered on ctx's stream.
-Tensor ToDevice(Context& ctx, const Tensor& host) {
-  Tensor out(host.shape(), host.dtype(), ctx.device());
-  CopyOnStream(ctx, host, &out);
-  return out;
-}
-
 struct Case {
   int64_t P, C;
   int no_event;
@@ -213,18 +206,18 @@ TEST(SoftmaxCrossEntropyTest, CudaMatchesCpu) {
     Tensor cpu_grad({c.P, c.C}, DType::kFloat32);
     CrossEntropyCounts want = SoftmaxCrossEntropy(*cpu, logits, labels, c.no_event, &cpu_grad);
     Tensor gpu_grad({c.P, c.C}, DType::kFloat32, gpu->device());
-    CrossEntropyCounts got = SoftmaxCrossEntropy(*gpu, ToDevice(*gpu, logits),
-                                                 ToDevice(*gpu, labels), c.no_event, &gpu_grad);
+    CrossEntropyCounts got = SoftmaxCrossEntropy(*gpu, CopyToContext(*gpu, logits),
+                                                 CopyToContext(*gpu, labels), c.no_event, &gpu_grad);
     ExpectSameCounts(got, want);
     EXPECT_NEAR(got.loss_sum, want.loss_sum, 1e-5 * std::abs(want.loss_sum) + 1e-6);
     std::vector<float> g = gpu_grad.ToVector();
     for (int64_t i = 0; i < c.P * c.C; ++i)
       ASSERT_NEAR(g[i], cpu_grad.data<float>()[i], 1e-6) << "i=" << i;
   }
-  Tensor logits = ToDevice(*gpu, RandomLogits(3, 4, 1));
+  Tensor logits = CopyToContext(*gpu, RandomLogits(3, 4, 1));
   Tensor labels({3}, DType::kInt32);
   for (int i = 0; i < 3; ++i) labels.data<int32_t>()[i] = i == 2 ? 9 : 0;
-  EXPECT_THROW(SoftmaxCrossEntropy(*gpu, logits, ToDevice(*gpu, labels), 0, nullptr), Error);
+  EXPECT_THROW(SoftmaxCrossEntropy(*gpu, logits, CopyToContext(*gpu, labels), 0, nullptr), Error);
 }
 
 }  // namespace
