@@ -21,33 +21,19 @@
 #include "data/sequence_split.h"
 #include "data/statistics.h"
 #include "data/transposition.h"
+#include "tests/data/statistics_json.h"
 #include "tests/test_util.h"
 
 namespace melody {
 namespace {
 
 using nlohmann::json;
+using testing::StatisticsToJson;
 using testing::LoadJson;
 using testing::Sha256Hex;
 using testing::SharedPath;
 
 // ---- JSON views of our results, in the golden files' shapes -------------------------
-
-json StatisticsToJson(const Statistics& stats) {
-  json out = json::object();
-  for (const auto& [name, count] : stats.counters()) out[name] = count;
-  for (const auto& [name, histogram] : stats.histograms()) {
-    json buckets = json::array();
-    for (size_t i = 0; i < histogram.lower_bounds().size(); ++i) {
-      const double bound = histogram.lower_bounds()[i];
-      json lower = std::isinf(bound) ? json(bound < 0 ? "-inf" : "inf")
-                                     : json(static_cast<int64_t>(bound));
-      buckets.push_back(json::array({lower, histogram.counts()[i]}));
-    }
-    out[name] = json{{"histogram", buckets}};
-  }
-  return out;
-}
 
 json MelodyToJson(const Melody& melody) {
   return json{{"events", melody.events},
