@@ -267,6 +267,31 @@ TEST(SortedTable, RealV2IndexFilesRebuildByteForByte) {
   }
 }
 
+// Every single-byte change of a real index is either reported as an Error or leaves the
+// parsed entries unchanged: block CRCs cover everything but the footer.
+TEST(SortedTable, EveryByteFlipOfARealIndexIsCaughtOrHarmless) {
+  MELODY_REQUIRE_SHARED(kCompatIndexFiles[1]);
+  const std::string original = ReadFileToString(testing::SharedPath(kCompatIndexFiles[1]));
+  const Entries expected = ParseSortedTable(original, "original");
+  size_t errors = 0, harmless = 0;
+  for (size_t pos = 0; pos < original.size(); ++pos) {
+    for (int flip : {0x01, 0x80, 0xff}) {
+      std::string bytes = original;
+      bytes[pos] = static_cast<char>(bytes[pos] ^ flip);
+      try {
+        EXPECT_EQ(ParseSortedTable(bytes, "mutated"), expected) << "byte " << pos;
+        ++harmless;
+      } catch (const Error&) {
+        ++errors;
+      }
+    }
+  }
+  EXPECT_GT(errors, 3 * (original.size() - 48));
+  // Harmless: the 34 footer padding bytes after the two handles, and a handle's last byte
+  // gaining a continuation bit before a zero padding byte (the same number, 2 bytes long).
+  EXPECT_LE(harmless, 3u * 34u + 1u);
+}
+
 TEST(SortedTable, BundleV1ImageRebuildsByteForByte) {
   MELODY_REQUIRE_SHARED("data/compat/attention_rnn_pipeline_2019/my_model.mag");
   magenta::GeneratorBundle bundle;
