@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <sstream>
 
 #include "checkpoint.pb.h"
 #include "core/crc32c.h"
@@ -68,8 +67,14 @@ void ShapeToProto(const Shape& shape, tensorflow::TensorShapeProto* proto) {
 Shape ShapeFromProto(const tensorflow::TensorShapeProto& proto, const std::string& what) {
   MELODY_REQUIRE(!proto.unknown_rank()) << what << ": shape of unknown rank";
   Shape shape;
+  int64_t numel = 1;
   for (const auto& dim : proto.dim()) {
     MELODY_REQUIRE(dim.size() >= 0) << what << ": unknown or negative dimension " << dim.size();
+    // Bounded so that element and byte counts cannot overflow (2^48 elements is far beyond
+    // any checkpoint we read).
+    MELODY_REQUIRE(dim.size() == 0 || numel <= (int64_t{1} << 48) / dim.size())
+        << what << ": implausibly large shape";
+    numel *= dim.size();
     shape.push_back(dim.size());
   }
   return shape;
@@ -710,6 +715,10 @@ TensorMap ParseCheckpointV1(std::string_view bytes, const std::string& what) {
     const std::string tw = what + ": tensor " + m.name();
     const DType dtype = FromTfDataType(m.type(), tw);
     const Shape shape = ShapeFromProto(m.shape(), tw);
+    // Every value takes at least one byte of the image: reject sizes a corrupt meta invents.
+    MELODY_REQUIRE(static_cast<uint64_t>(ShapeNumel(shape)) <= bytes.size())
+        << tw << ": shape " << ShapeToString(shape) << " does not fit in a " << bytes.size()
+        << "-byte checkpoint";
     MELODY_REQUIRE(m.slice_size() == 1 && IsFullSlice(m.slice(0), shape))
         << tw << ": partitioned (sliced) variables are not supported";
     MELODY_REQUIRE(tensors.emplace(m.name(), Tensor(shape, dtype)).second)

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -449,6 +450,41 @@ TEST(CheckpointV1, TensorContentAcceptedAndBadRecordsRejected) {
   auto sliced = data;
   sliced.mutable_data()->mutable_slice()->add_extent()->set_length(1);
   EXPECT_TRUE(Contains(ErrorOf([&] { ParseCheckpointV1(image(sliced), "b.mag"); }), "partitioned"));
+}
+
+// Every one-byte change of a V1 image or of a V2 index either throws melody::Error or reads
+// back the very same tensors (the block CRCs leave only footer padding unprotected).
+TEST(CheckpointFormats, ByteFlipsAreCaughtOrHarmless) {
+  const TensorMap tensors = MixedTensors();
+  const std::string v1 = SerializeCheckpointV1(tensors);
+  const std::string dir = testing::MakeTempDir("ckpt_flip_");
+  const std::string prefix = dir + "/m";
+  WriteCheckpointV2(prefix, tensors);
+  const std::string index = ReadFileToString(CheckpointIndexPath(prefix));
+  size_t errors = 0, total = 0;
+  for (size_t pos = 0; pos < v1.size(); ++pos) {
+    std::string bytes = v1;
+    bytes[pos] ^= 0x21;
+    ++total;
+    try {
+      ExpectSameTensors(ParseCheckpointV1(bytes, "flipped"), tensors);
+    } catch (const Error&) {
+      ++errors;
+    }
+  }
+  for (size_t pos = 0; pos < index.size(); ++pos) {
+    std::string bytes = index;
+    bytes[pos] ^= 0x21;
+    std::ofstream(CheckpointIndexPath(prefix), std::ios::binary | std::ios::trunc)
+        << bytes;  // no fsync: fast
+    ++total;
+    try {
+      ExpectSameTensors(ReadCheckpointV2(prefix), tensors);
+    } catch (const Error&) {
+      ++errors;
+    }
+  }
+  EXPECT_GT(errors, total - 2 * 40);  // at most the two footers' padding is harmless
 }
 
 // ---- The `checkpoint` state file ---------------------------------------------------------
