@@ -1,0 +1,20 @@
+// --device for the tools: "cpu", "cuda", or "" / "auto" = the first GPU when this build and
+// this machine have one, else the CPU, with a log line saying which and why.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/context.h"
+
+namespace melody {
+
+// Throws melody::Error for an unknown name, or for "cuda" without a usable GPU (the
+// reason named).
+std::unique_ptr<Context> CreateContextForFlag(const std::string& device, int num_threads);
+
+// Threads for --num_threads: 0 = all cores; negative or above kMaxToolThreads is an error.
+constexpr int kMaxToolThreads = 1024;
+int ResolveThreadCount(int num_threads);
+
+}  // namespace melody

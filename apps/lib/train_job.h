@@ -1,0 +1,55 @@
+// melody_rnn_train without --eval (shared/spec/training.md §1-§6, apps.md §5): the training
+// job over a run directory, with the reference's log lines, summaries, checkpoints and
+// retention, plus what the reference lacks: a stored run config, a seeded reproducible
+// data order, progress with rates and ETA, strict resume, SIGINT/SIGTERM handling.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "models/melody_rnn_config.h"
+#include "kernels/softmax_cross_entropy.h"
+
+namespace melody {
+
+struct TrainJobOptions {
+  std::string run_dir;
+  std::string sequence_example_file;  // file or glob
+  ConfigFlags config_flags;
+  int64_t num_training_steps = 0;     // counted from the session's starting step; 0 = forever
+  int summary_frequency = 10;
+  int num_checkpoints = 10;
+  double save_checkpoint_secs = 60;   // 0 = after every step
+  double keep_checkpoint_every_n_hours = 1;
+  std::string warm_start_checkpoint;  // V2 prefix, or a directory with a state file
+  std::string warm_start_bundle_file; // .mag
+  std::string device;                 // cpu | cuda | "" (auto)
+  int num_threads = 0;
+  uint64_t seed = 0;                  // init, data order, dropout
+  int prefetch_batches = 3;
+  // Set (to the signal number) by a signal handler: the loop stops after the current step,
+  // writes a final checkpoint and returns with stop_signal set.
+  const std::atomic<int>* stop_signal = nullptr;
+};
+
+struct TrainJobResult {
+  int64_t start_step = 0;
+  int64_t final_step = 0;
+  int64_t steps_run = 0;
+  int stopped_by_signal = 0;
+  double seconds = 0;
+  double input_wait_seconds = 0;
+  TrainMetrics last_metrics;
+  std::string last_checkpoint;  // resolved prefix
+};
+
+// Throws melody::Error with the reference's message (or ours, naming the file) for every
+// failure: bad flags, no matching file, a bad record, a checkpoint that does not load, a
+// non-finite loss (with the step), an I/O error while saving.
+TrainJobResult RunTrainJob(const TrainJobOptions& options);
+
+// "<run_dir>/train" after ~ expansion (every tool agrees on it).
+std::string TrainDirOf(const std::string& run_dir);
+
+}  // namespace melody

@@ -1,0 +1,137 @@
+// The flags of melody_rnn_train and melody_rnn_eval (shared/spec/apps.md §2, §5, plus ours),
+// defined once and included by exactly those two front ends; the library functions they
+// fill (apps/lib/train_job.h, eval_job.h) validate every value, so tests reach the checks.
+#pragma once
+
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+
+#include <atomic>
+#include <csignal>
+#include <optional>
+#include <string>
+
+#include "apps/lib/eval_job.h"
+#include "apps/lib/train_job.h"
+
+DEFINE_string(config, "", "Which config to use: basic_rnn, mono_rnn, lookback_rnn or attention_rnn. "
+              "Optional when --run_dir already has a run_config.json.");
+DEFINE_string(melody_encoder_decoder, "", "Instead of --config: onehot, lookback or key.");
+DEFINE_string(generator_id, "", "A unique ID for the generator, overriding the config's.");
+DEFINE_string(generator_description, "", "A description of the generator, overriding the config's.");
+DEFINE_string(hparams, "", "Comma-separated list of name=value pairs overriding the config's "
+              "hyperparameters (the run directory remembers them; shape-changing ones cannot "
+              "change on resume).");
+DEFINE_string(run_dir, "/tmp/melody_rnn/logdir/run1",
+              "Run directory: checkpoints and summaries go to <run_dir>/train, eval summaries "
+              "to <run_dir>/eval.");
+DEFINE_string(sequence_example_file, "", "TFRecord file (or glob) of SequenceExamples: the "
+              "training set, or with --eval the eval set.");
+DEFINE_int64(num_training_steps, 0, "Steps to train, counted from the step the session starts "
+             "at (0 = train until stopped).");
+DEFINE_int64(num_eval_examples, 0, "Eval: examples per evaluation (0 = every record).");
+DEFINE_int32(summary_frequency, 10, "Console line every N local steps; summaries and "
+             "global_step/sec every N global steps.");
+DEFINE_int32(num_checkpoints, 10, "Checkpoints to keep (0 = all), plus one per hour.");
+DEFINE_double(save_checkpoint_secs, 60, "Seconds between checkpoints (0 = after every step).");
+DEFINE_bool(eval, false, "Run the evaluation job instead of training.");
+DEFINE_double(eval_interval_secs, 60, "Eval: at most one evaluation per this many seconds.");
+DEFINE_double(eval_timeout_secs, 300, "Eval: give up after this many seconds without a new "
+              "checkpoint.");
+DEFINE_int32(num_evaluations, 0, "Eval: stop after this many evaluations (0 = until the timeout).");
+DEFINE_bool(eval_dropout, true, "Eval: keep dropout active at dropout_keep_prob, as the "
+            "reference does (--noeval_dropout evaluates without dropout).");
+DEFINE_string(warm_start_checkpoint, "", "Fresh runs only: take the model weights (not the "
+              "optimizer state or step) from this V2 checkpoint prefix or train directory.");
+DEFINE_string(warm_start_bundle_file, "", "Fresh runs only: take the model weights from this "
+              ".mag bundle.");
+DEFINE_string(device, "auto", "cpu, cuda, or auto (the GPU when one is present).");
+DEFINE_int32(num_threads, 0, "CPU threads (0 = all cores).");
+DEFINE_uint64(seed, 0, "Seed of the initial weights, the data order and the dropout masks.");
+DEFINE_string(log, "INFO", "The threshold for what messages will be logged: DEBUG, INFO, WARN, "
+              "ERROR, or FATAL (also WARNING, CRITICAL).");
+
+namespace melody::train_flags {
+
+inline std::atomic<int> g_stop_signal{0};
+
+// First SIGINT/SIGTERM: finish the step, write a checkpoint, exit 128+signal. A second
+// one: the default action (immediate exit; the last checkpoint stays intact).
+inline void OnStopSignal(int sig) {
+  if (g_stop_signal.exchange(sig) != 0) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
+}
+
+inline void InstallStopHandlers() {
+  std::signal(SIGINT, OnStopSignal);
+  std::signal(SIGTERM, OnStopSignal);
+}
+
+inline std::optional<std::string> GivenFlag(const char* name, const std::string& value) {
+  if (gflags::GetCommandLineFlagInfoOrDie(name).is_default) return std::nullopt;
+  return value;
+}
+
+inline ConfigFlags ConfigFlagsFromFlags() {
+  ConfigFlags f;
+  f.config = FLAGS_config;
+  f.melody_encoder_decoder = FLAGS_melody_encoder_decoder;
+  f.generator_id = FLAGS_generator_id;
+  f.generator_description = GivenFlag("generator_description", FLAGS_generator_description);
+  f.hparams = FLAGS_hparams;
+  return f;
+}
+
+inline TrainJobOptions TrainOptionsFromFlags() {
+  TrainJobOptions o;
+  o.run_dir = FLAGS_run_dir;
+  o.sequence_example_file = FLAGS_sequence_example_file;
+  o.config_flags = ConfigFlagsFromFlags();
+  o.num_training_steps = FLAGS_num_training_steps;
+  o.summary_frequency = FLAGS_summary_frequency;
+  o.num_checkpoints = FLAGS_num_checkpoints;
+  o.save_checkpoint_secs = FLAGS_save_checkpoint_secs;
+  o.warm_start_checkpoint = FLAGS_warm_start_checkpoint;
+  o.warm_start_bundle_file = FLAGS_warm_start_bundle_file;
+  o.device = FLAGS_device;
+  o.num_threads = FLAGS_num_threads;
+  o.seed = FLAGS_seed;
+  o.stop_signal = &g_stop_signal;
+  return o;
+}
+
+inline EvalJobOptions EvalOptionsFromFlags() {
+  EvalJobOptions o;
+  o.run_dir = FLAGS_run_dir;
+  o.sequence_example_file = FLAGS_sequence_example_file;
+  o.config_flags = ConfigFlagsFromFlags();
+  o.num_eval_examples = FLAGS_num_eval_examples;
+  o.eval_interval_secs = FLAGS_eval_interval_secs;
+  o.eval_timeout_secs = FLAGS_eval_timeout_secs;
+  o.max_evaluations = FLAGS_num_evaluations;
+  o.eval_dropout = FLAGS_eval_dropout;
+  o.device = FLAGS_device;
+  o.num_threads = FLAGS_num_threads;
+  o.seed = FLAGS_seed;
+  o.stop_signal = &g_stop_signal;
+  return o;
+}
+
+// Runs the job the flags ask for; returns the exit status.
+inline int RunFromFlags(const char* tool, bool eval) {
+  InstallStopHandlers();
+  try {
+    if (eval) {
+      RunEvalJob(EvalOptionsFromFlags());
+      return g_stop_signal.load() != 0 ? 128 + g_stop_signal.load() : 0;
+    }
+    const TrainJobResult r = RunTrainJob(TrainOptionsFromFlags());
+    return r.stopped_by_signal != 0 ? 128 + r.stopped_by_signal : 0;
+  } catch (const std::exception& e) {
+    return ReportToolError(tool, e.what());
+  }
+}
+
+}  // namespace melody::train_flags
