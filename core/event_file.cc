@@ -284,9 +284,12 @@ std::vector<std::string> ListEventFiles(const std::string& logdir) {
 
 namespace {
 
-// The number in a rank-0 float or double tensor; false for anything else.
+// The number in a float or double tensor of one element; false for anything else. TF writes
+// rank 0; TensorBoard's scalars plugin takes any one-element tensor (numpy .item()), so do we.
 bool ScalarFromTensor(const tensorflow::TensorProto& tensor, float* value) {
-  if (tensor.tensor_shape().dim_size() != 0 || tensor.tensor_shape().unknown_rank()) return false;
+  if (tensor.tensor_shape().unknown_rank()) return false;
+  for (const auto& dim : tensor.tensor_shape().dim())
+    if (dim.size() != 1) return false;
   const std::string& content = tensor.tensor_content();
   if (tensor.dtype() == tensorflow::DT_FLOAT) {
     if (content.size() == 4) {

@@ -107,8 +107,9 @@ std::vector<std::string> ListEventFiles(const std::string& logdir);
 using ScalarSeries = std::map<std::string, std::vector<std::pair<int64_t, float>>>;
 
 // Scalars of every events file in `logdir` (name order; truncated tails tolerated), in both
-// forms of formats.md §9: simple_value, and rank-0 float/double tensors of tags whose
-// metadata (on that value or an earlier one of the same tag) names the "scalars" plugin.
+// forms of formats.md §9: simple_value, and one-element (rank 0 as TF writes, or all
+// dimensions 1 as TensorBoard also accepts) float/double tensors of tags whose metadata (on
+// that value or an earlier one of the same tag) names the "scalars" plugin.
 // Result: tag -> [(step, value)] in file order. With `purge_on_session_start`, a SessionLog
 // START at step s drops the points read so far with step >= s, as TensorBoard does
 // (purge_orphaned_data), so the series is what TensorBoard plots.

@@ -1,8 +1,10 @@
 // TensorBoard event files (formats.md §9): the exact first record, scalar and session events
 // round-tripping through the reader, the file-name collision rule, buffering and flushing,
 // truncated tails and corruption, write errors, and the reference's own files in
-// shared/data/compat/events/. Set MELODY_KEEP_EVENTS_DIR=<dir> to keep the train/eval logdir of
-// TrainAndEvalRunsLikeMagenta for tests/reference/read_events_with_tensorboard.py.
+// shared/data/compat/events/. Set MELODY_KEEP_EVENTS_DIR=<new dir> to keep the logdirs of
+// ReadScalarSeriesAcceptsBothScalarFormsInNameOrder (scalar_forms/) and
+// TrainAndEvalRunsLikeMagenta (run_dir/{train,eval}) for
+// tests/reference/read_events_with_tensorboard.py.
 #include "core/event_file.h"
 
 #include <signal.h>
@@ -341,8 +343,20 @@ TEST(EventFile, WriteErrorThrowsNamingTheFileAndLeavesOnlyWholeRecords) {
   EXPECT_EQ(events[3].step(), 3);
 }
 
+// $MELODY_KEEP_EVENTS_DIR/<name> (which must not exist yet) when that variable is set, so that
+// tests/reference/read_events_with_tensorboard.py can read what a test wrote; else a temporary
+// directory.
+std::string KeptOrTemporaryDir(const std::string& name) {
+  const char* keep = std::getenv("MELODY_KEEP_EVENTS_DIR");
+  if (!keep || !*keep) return JoinPath(testing::MakeTempDir("events_" + name), name);
+  std::string dir = JoinPath(keep, name);
+  if (PathExists(dir))
+    ADD_FAILURE() << dir << " exists already; give MELODY_KEEP_EVENTS_DIR a new directory";
+  return dir;
+}
+
 TEST(EventFile, ReadScalarSeriesAcceptsBothScalarFormsInNameOrder) {
-  std::string logdir = testing::MakeTempDir("events_series");
+  std::string logdir = KeptOrTemporaryDir("scalar_forms");
   auto tensor_value = [](tensorflow::Summary* summary, const std::string& tag, float value,
                          const char* plugin) {
     tensorflow::Summary::Value* v = summary->add_value();
@@ -375,8 +389,12 @@ TEST(EventFile, ReadScalarSeriesAcceptsBothScalarFormsInNameOrder) {
     d->set_dtype(tensorflow::DT_DOUBLE);
     d->set_tensor_content("");
     d->add_double_val(0.125);
-    tensorflow::TensorProto* vec = tensor_value(e.mutable_summary(), "tf2/vector", 1.0f, "scalars");
-    vec->mutable_tensor_shape()->add_dim()->set_size(1);  // rank 1: not a scalar
+    // One element of rank 1: a scalar to TensorBoard's plugin; two elements: not a scalar.
+    tensorflow::TensorProto* one = tensor_value(e.mutable_summary(), "tf2/one", 1.5f, "scalars");
+    one->mutable_tensor_shape()->add_dim()->set_size(1);
+    tensorflow::TensorProto* pair = tensor_value(e.mutable_summary(), "tf2/pair", 1.0f, "scalars");
+    pair->mutable_tensor_shape()->add_dim()->set_size(2);
+    pair->set_tensor_content(LittleEndianFloat(1.0f) + LittleEndianFloat(2.0f));
     tensor_value(e.mutable_summary(), "untagged_plugin", 1.0f, nullptr);
     writer.WriteEvent(e);
   }
@@ -393,20 +411,18 @@ TEST(EventFile, ReadScalarSeriesAcceptsBothScalarFormsInNameOrder) {
   EXPECT_EQ(series["tf2/loss"], (Points{{2, 3.5f}, {3, 3.25f}}));
   EXPECT_EQ(series["tf2/rate"], (Points{{3, 0.125f}}));
   EXPECT_EQ(series.count("text"), 0u);
-  EXPECT_EQ(series.count("tf2/vector"), 0u);
+  EXPECT_EQ(series["tf2/one"], (Points{{3, 1.5f}}));
+  EXPECT_EQ(series.count("tf2/pair"), 0u);
   EXPECT_EQ(series.count("untagged_plugin"), 0u);
-  EXPECT_EQ(series.size(), 4u);
+  EXPECT_EQ(series.size(), 5u);
 }
 
 // A logdir shaped like Magenta's run_dir (training.md §4.2, §7.4, §8): train/ with a restart,
 // eval/ with one summary per evaluated checkpoint.
 TEST(EventFile, TrainAndEvalRunsLikeMagenta) {
-  const char* keep = std::getenv("MELODY_KEEP_EVENTS_DIR");
-  std::string run_dir = keep && *keep ? std::string(keep) : testing::MakeTempDir("events_run");
+  std::string run_dir = KeptOrTemporaryDir("run_dir");
   std::string train_dir = JoinPath(run_dir, "train");
   std::string eval_dir = JoinPath(run_dir, "eval");
-  ASSERT_FALSE(PathExists(train_dir) || PathExists(eval_dir))
-      << run_dir << " already holds a run; give MELODY_KEEP_EVENTS_DIR a new directory";
   auto train_values = [](int64_t step) {
     Scalars values;
     for (size_t i = 0; i < kTrainTags.size(); ++i)
