@@ -9,6 +9,7 @@
 #include "apps/lib/convert_dir.h"
 #include "apps/lib/tool_logging.h"
 #include "core/error.h"
+#include "core/temp_files.h"
 
 DEFINE_string(input_dir, "", "Directory containing files to convert.");
 DEFINE_string(output_file, "", "Path to output TFRecord file. Will be overwritten if it exists.");
@@ -33,6 +34,8 @@ int main(int argc, char** argv) {
       "  convert_dir_to_note_sequences --input_dir=DIR --output_file=FILE "
       "[--recursive] [--num_threads=N] [--log=LEVEL]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
+  // Ctrl-C, kill and a closed terminal remove the partly written output.
+  melody::InstallTempFileCleanupOnSignals();
   try {
     melody::InitToolLogging(argv[0], FLAGS_log);
   } catch (const std::exception& e) {

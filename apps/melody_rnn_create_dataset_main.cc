@@ -10,6 +10,7 @@
 #include "apps/lib/create_dataset.h"
 #include "apps/lib/tool_logging.h"
 #include "core/error.h"
+#include "core/temp_files.h"
 #include "models/melody_rnn_config.h"
 
 DEFINE_string(config, "", "Which config to use: basic_rnn, mono_rnn, lookback_rnn or attention_rnn.");
@@ -54,6 +55,8 @@ int main(int argc, char** argv) {
       "  melody_rnn_create_dataset --config=CONFIG --input=NOTESEQUENCES.tfrecord "
       "--output_dir=DIR [--eval_ratio=0.1] [--seed=N] [--num_threads=N] [--report=FILE]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
+  // Ctrl-C, kill and a closed terminal remove the partly written outputs.
+  melody::InstallTempFileCleanupOnSignals();
   try {
     melody::InitToolLogging(argv[0], FLAGS_log);
   } catch (const std::exception& e) {

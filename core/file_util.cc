@@ -1,5 +1,6 @@
 #include "core/file_util.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/temp_files.h"
 
 namespace melody {
 
@@ -73,19 +75,33 @@ std::string JoinPath(const std::string& a, const std::string& b) {
 }
 
 AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
-  static std::atomic<int> counter{0};
-  temp_path_ = path_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  static std::atomic<unsigned long> counter{0};
+  temp_path_ = TempFileName(path_, ::getpid(), counter++);
+  // Registered before it exists, so a signal at any point after creation removes it.
+  registration_ = RegisterTempFile(temp_path_);
   file_ = std::fopen(temp_path_.c_str(), "wb");
-  if (!file_)
+  if (!file_) {
+    const int err = errno;
+    UnregisterTempFile(registration_);
     MELODY_FAIL() << path_ << ": cannot open for writing (" << temp_path_
-                  << "): " << std::strerror(errno);
+                  << "): " << std::strerror(err);
+  }
+  // Held until the file is closed: tells RemoveStaleTempFiles that a writer owns it.
+  (void)::flock(fileno(file_), LOCK_EX | LOCK_NB);
 }
 
 AtomicFileWriter::~AtomicFileWriter() {
   if (file_) {
     std::fclose(file_);
-    std::remove(temp_path_.c_str());
+    file_ = nullptr;
+    Discard();
   }
+}
+
+void AtomicFileWriter::Discard() {
+  std::remove(temp_path_.c_str());
+  UnregisterTempFile(registration_);
+  registration_ = -1;
 }
 
 void AtomicFileWriter::Write(const void* data, size_t size) {
@@ -102,15 +118,17 @@ void AtomicFileWriter::Commit() {
   ok = (std::fclose(file_) == 0) && ok;
   file_ = nullptr;
   if (!ok) {
-    std::remove(temp_path_.c_str());
+    Discard();
     MELODY_FAIL() << path_ << ": write error: " << std::strerror(err);
   }
   if (std::rename(temp_path_.c_str(), path_.c_str()) != 0) {
     err = errno;
-    std::remove(temp_path_.c_str());
+    Discard();
     MELODY_FAIL() << path_ << ": cannot rename temporary file into place: "
                   << std::strerror(err);
   }
+  UnregisterTempFile(registration_);
+  registration_ = -1;
 }
 
 void WriteFileAtomically(const std::string& path, std::string_view bytes) {

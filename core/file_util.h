@@ -25,8 +25,11 @@ std::string Basename(const std::string& path);
 std::string JoinPath(const std::string& a, const std::string& b);
 
 // Writes a file so that readers never see a partial one: bytes go to
-// "<path>.tmp.<pid>.<n>" and are renamed onto `path` by Commit(). Destroying the
-// writer without Commit() removes the temporary file and leaves `path` untouched.
+// "<path>.tmp.<pid>.<n>" (TempFileName, core/temp_files.h) and are renamed onto `path` by
+// Commit(). Destroying the writer without Commit() removes the temporary file and leaves
+// `path` untouched. While it exists the temporary file is in the temp-file registry (so
+// the data tools' signal handlers remove it) and holds an advisory lock (so
+// RemoveStaleTempFiles leaves it alone).
 class AtomicFileWriter {
  public:
   explicit AtomicFileWriter(std::string path);
@@ -39,12 +42,16 @@ class AtomicFileWriter {
   // Flushes, fsyncs, closes and renames onto the final path.
   void Commit();
   const std::string& path() const { return path_; }
+  const std::string& temp_path() const { return temp_path_; }
   uint64_t bytes_written() const { return bytes_written_; }
 
  private:
+  void Discard();
+
   std::string path_;
   std::string temp_path_;
   std::FILE* file_ = nullptr;
+  int registration_ = -1;  // RegisterTempFile handle
   uint64_t bytes_written_ = 0;
 };
 

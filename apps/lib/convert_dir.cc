@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/proto_util.h"
+#include "core/temp_files.h"
 #include "core/tfrecord.h"
 #include "data/midi_reader.h"
 
@@ -324,6 +325,9 @@ ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options) {
     }
   }
   writer.Close();
+  // A run killed with SIGKILL could not remove its temporary file; this one can.
+  for (const std::string& stale : RemoveStaleTempFiles(output_file))
+    LOG(INFO) << "Removed the temporary file of an earlier, killed run: " << stale;
   result.failed = static_cast<int64_t>(result.failures.size());
   struct stat st;
   if (::stat(output_file.c_str(), &st) == 0) result.output_bytes = static_cast<uint64_t>(st.st_size);

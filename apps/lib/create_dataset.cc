@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/temp_files.h"
 #include "core/tfrecord.h"
 #include "data/melody_pipeline.h"
 #include "music.pb.h"
@@ -324,6 +325,14 @@ DatasetRun CreateDataset(const CreateDatasetFiles& files, const CreateDatasetOpt
   // Otherwise both files are written, also an empty one (the reference does the same).
   eval.Close();
   training.Close();
+  // A run killed with SIGKILL could not remove its temporary files; this one can.
+  for (const std::string& output : {JoinPath(output_dir, "training_melodies.tfrecord"),
+                                    JoinPath(output_dir, "eval_melodies.tfrecord"),
+                                    files.report_path.empty() ? std::string()
+                                                              : ExpandUser(files.report_path)})
+    if (!output.empty())
+      for (const std::string& stale : RemoveStaleTempFiles(output))
+        LOG(INFO) << "Removed the temporary file of an earlier, killed run: " << stale;
   return run;
 }
 

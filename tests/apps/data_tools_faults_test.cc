@@ -1,0 +1,235 @@
+// The data tools (convert_dir_to_note_sequences, melody_rnn_create_dataset) under faults:
+// signals and kill -9 leftovers, thread limits, a dataset pair that must be replaced
+// together, outputs checked before the work, odd inputs (issue 11). The binaries are run
+// as child processes where the point is their exit status; they skip when not built.
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <glog/logging.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "apps/lib/convert_dir.h"
+#include "apps/lib/create_dataset.h"
+#include "core/error.h"
+#include "core/file_util.h"
+#include "core/proto_util.h"
+#include "core/temp_files.h"
+#include "core/tfrecord.h"
+#include "music.pb.h"
+#include "tests/test_util.h"
+
+namespace melody {
+namespace {
+
+using testing::MakeTempDir;
+using testing::SharedPath;
+
+std::string ToolPath(const std::string& tool) {
+  return std::string(MELODY_BINARY_DIR) + "/apps/" + tool;
+}
+
+#define SKIP_UNLESS_BUILT(tool)                                                    \
+  do {                                                                             \
+    if (::access(ToolPath(tool).c_str(), X_OK) != 0)                               \
+      GTEST_SKIP() << "binary not built: " << ToolPath(tool);                      \
+  } while (0)
+
+// Starts `tool` with `args`, stdout and stderr to `log`. Returns the pid.
+pid_t Spawn(const std::string& tool, const std::vector<std::string>& args,
+            const std::string& log) {
+  const std::string binary = ToolPath(tool);
+  std::vector<std::string> argv_strings = {binary};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    std::vector<char*> argv;
+    for (std::string& s : argv_strings) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    ::execv(binary.c_str(), argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// Runs the tool to the end; returns the wait status and the output in *log_text.
+int RunTool(const std::string& tool, const std::vector<std::string>& args,
+            const std::string& dir, std::string* log_text = nullptr) {
+  const std::string log = dir + "/tool.log";
+  const pid_t pid = Spawn(tool, args, log);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (log_text) *log_text = ReadFileToString(log);
+  return status;
+}
+
+int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+
+// Names in `dir` that are temporary files of an AtomicFileWriter (".tmp.<pid>.<n>").
+std::vector<std::string> TempFilesIn(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  while (dirent* e = d ? ::readdir(d) : nullptr) {
+    const std::string name = e->d_name;
+    if (name.find(".tmp.") != std::string::npos) names.push_back(name);
+  }
+  if (d) ::closedir(d);
+  return names;
+}
+
+bool WaitFor(const std::function<bool()>& condition, double seconds) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return condition();
+}
+
+pid_t DeadPid() {
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  ::waitpid(pid, nullptr, 0);
+  return pid;
+}
+
+// A NoteSequence that gives one training example (a C major scale of 8 bars).
+std::string MelodicSequence(const std::string& filename) {
+  magenta::NoteSequence ns;
+  ns.set_filename(filename);
+  ns.set_id("/id/midi/test/" + filename);
+  ns.add_tempos()->set_qpm(120);
+  auto* ts = ns.add_time_signatures();
+  ts->set_numerator(4);
+  ts->set_denominator(4);
+  const int pitches[] = {60, 62, 64, 65, 67, 69, 71, 72};
+  for (int i = 0; i < 64; ++i) {
+    auto* note = ns.add_notes();
+    note->set_pitch(pitches[i % 8]);
+    note->set_velocity(80);
+    note->set_start_time(0.5 * i);
+    note->set_end_time(0.5 * i + 0.5);
+  }
+  ns.set_total_time(32.0);
+  return SerializeDeterministic(ns);
+}
+
+// ---- point 4: signals and kill -9 leftovers ----------------------------------------
+
+// The dataset tool blocked on a FIFO input (its outputs open, nothing read) gets each
+// signal: it dies by that signal, its temporary files are gone, the earlier pair stays.
+TEST(DataToolsSignalTest, CreateDatasetRemovesItsTemporaryFilesOnEachSignal) {
+  SKIP_UNLESS_BUILT("melody_rnn_create_dataset");
+  for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) {
+    const std::string dir = MakeTempDir("data_tools_signal");
+    const std::string out = dir + "/out";
+    MakeDirectories(out);
+    WriteFileAtomically(out + "/training_melodies.tfrecord", "old training");
+    WriteFileAtomically(out + "/eval_melodies.tfrecord", "old eval");
+    ASSERT_EQ(::mkfifo((dir + "/in.tfrecord").c_str(), 0600), 0);
+    const pid_t pid = Spawn("melody_rnn_create_dataset",
+                            {"--config=basic_rnn", "--input=" + dir + "/in.tfrecord",
+                             "--output_dir=" + out, "--report=" + dir + "/report.tsv"},
+                            dir + "/tool.log");
+    // Opening the FIFO for writing waits for the tool to open it for reading.
+    const int fifo = ::open((dir + "/in.tfrecord").c_str(), O_WRONLY);
+    ASSERT_GE(fifo, 0);
+    ASSERT_TRUE(WaitFor([&] { return TempFilesIn(out).size() == 2; }, 20))
+        << ReadFileToString(dir + "/tool.log");
+    ASSERT_EQ(::kill(pid, signal_number), 0);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ::close(fifo);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "status " << status;
+    EXPECT_EQ(WTERMSIG(status), signal_number);
+    EXPECT_TRUE(TempFilesIn(out).empty());
+    EXPECT_TRUE(TempFilesIn(dir).empty());
+    EXPECT_EQ(ReadFileToString(out + "/training_melodies.tfrecord"), "old training");
+    EXPECT_EQ(ReadFileToString(out + "/eval_melodies.tfrecord"), "old eval");
+  }
+}
+
+// The converter is stopped (SIGSTOP) once its temporary file exists, sent the signal and
+// continued: it dies by the signal and leaves no temporary file.
+TEST(DataToolsSignalTest, ConverterRemovesItsTemporaryFileOnEachSignal) {
+  SKIP_UNLESS_BUILT("convert_dir_to_note_sequences");
+  MELODY_REQUIRE_SHARED("data/nottingham");
+  for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) {
+    const std::string dir = MakeTempDir("data_tools_signal");
+    const pid_t pid = Spawn("convert_dir_to_note_sequences",
+                            {"--input_dir=" + SharedPath("data/nottingham"),
+                             "--output_file=" + dir + "/out.tfrecord", "--num_threads=1"},
+                            dir + "/tool.log");
+    const bool started = WaitFor([&] { return !TempFilesIn(dir).empty(); }, 20);
+    ::kill(pid, SIGSTOP);
+    int status = 0;
+    if (!started || ::waitpid(pid, &status, WNOHANG) == pid) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      FAIL() << "the converter ended before it could be signalled";
+    }
+    ASSERT_EQ(::kill(pid, signal_number), 0);
+    ASSERT_EQ(::kill(pid, SIGCONT), 0);
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "status " << status;
+    EXPECT_EQ(WTERMSIG(status), signal_number);
+    EXPECT_TRUE(TempFilesIn(dir).empty());
+    EXPECT_FALSE(PathExists(dir + "/out.tfrecord"));
+  }
+}
+
+// What a kill -9 left (a temporary file of a dead process) is removed by the next
+// successful run for the same output; another output's and a live process's are kept.
+TEST(DataToolsStaleFilesTest, SuccessfulRunsRemoveTheirOwnStaleTemporaryFiles) {
+  MELODY_REQUIRE_SHARED("golden/convert_dir/tree/a.mid");
+  FLAGS_minloglevel = google::GLOG_WARNING;
+  const std::string dir = MakeTempDir("data_tools_stale");
+  MakeDirectories(dir + "/midi");
+  WriteFileAtomically(dir + "/midi/a.mid", ReadFileToString(SharedPath("golden/convert_dir/tree/a.mid")));
+  const pid_t dead = DeadPid();
+  const std::string stale = TempFileName(dir + "/out.tfrecord", dead, 0);
+  const std::string other = TempFileName(dir + "/other.tfrecord", dead, 0);
+  const std::string live = TempFileName(dir + "/out.tfrecord", 1, 0);
+  for (const std::string& p : {stale, other, live}) WriteFileAtomically(p, std::string(1000, 'x'));
+  ConvertDirOptions options;
+  options.input_dir = dir + "/midi";
+  options.output_file = dir + "/out.tfrecord";
+  ConvertDirToNoteSequences(options);
+  EXPECT_FALSE(PathExists(stale));
+  EXPECT_TRUE(PathExists(other));
+  EXPECT_TRUE(PathExists(live));
+
+  // The dataset tool: both outputs and the report.
+  const std::string out = dir + "/dataset";
+  MakeDirectories(out);
+  std::vector<std::string> stale_dataset = {
+      TempFileName(out + "/training_melodies.tfrecord", dead, 1),
+      TempFileName(out + "/eval_melodies.tfrecord", dead, 2),
+      TempFileName(dir + "/report.tsv", dead, 3)};
+  for (const std::string& p : stale_dataset) WriteFileAtomically(p, "left by kill -9");
+  WriteTFRecordFile(dir + "/in.tfrecord", {MelodicSequence("scale.mid")});
+  CreateDatasetOptions dataset_options;
+  dataset_options.log_progress = false;
+  CreateDataset({dir + "/in.tfrecord", out, dir + "/report.tsv"}, dataset_options);
+  for (const std::string& p : stale_dataset) EXPECT_FALSE(PathExists(p)) << p;
+  EXPECT_TRUE(TempFilesIn(out).empty());
+}
+
+}  // namespace
+}  // namespace melody
