@@ -283,6 +283,14 @@ TEST(ModelCheckpoint, WritesFilesForTheTfCrossCheckWhenAsked) {
   for (int i = 0; i < 4; ++i) ints.data<int32_t>()[i] = -2000000000 + 1234567 * i;
   tensors["extra/float64"] = doubles;
   tensors["extra/int32"] = ints;
+  // Large enough for TF's block policy to matter in the V1 image: 160 KB, then 560 KB
+  // (>= two 256 KiB blocks, so TF flushes before adding it and it sits in a block alone).
+  for (const auto& [name, n] :
+       {std::pair<const char*, int64_t>{"extra/mid", 40000}, {"extra/big", 140000}}) {
+    Tensor t({n}, DType::kFloat32);
+    for (int64_t i = 0; i < n; ++i) t.data<float>()[i] = static_cast<float>(i % 977) * 0.125f - 7;
+    tensors[name] = t;
+  }
 
   const std::string prefix = JoinPath(dir, "model.ckpt-2");
   WriteCheckpointV2(prefix, tensors);
