@@ -293,6 +293,42 @@ TEST(EventFile, CorruptionIsAnErrorNamingFileRecordAndOffset) {
   EXPECT_NE(msg.find(path + ".missing"), std::string::npos) << msg;
 }
 
+// Readers of a file that is still being written (TensorBoard tails training runs) see whole
+// records and at most a torn last one; writes from several threads never interleave inside a
+// record.
+TEST(EventFile, ConcurrentReaderSeesOnlyWholeRecordsWhileThreadsWrite) {
+  std::string logdir = testing::MakeTempDir("events_concurrent");
+  EventFileWriterOptions options;
+  options.flush_secs = 0;
+  EventFileWriter writer(logdir, options);
+  constexpr int kThreads = 3, kEventsPerThread = 400;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&writer, t] {
+      for (int i = 0; i < kEventsPerThread; ++i)
+        writer.WriteScalars(i, {{"thread" + std::to_string(t), static_cast<float>(i)},
+                                {"padding", 0.5f}});
+    });
+  size_t last = 0;
+  int reads = 0;
+  for (bool done = false; !done; ++reads) {
+    done = writer.records() == 1 + kThreads * kEventsPerThread;
+    std::vector<tensorflow::Event> events = ReadEventFile(writer.path(), true);  // never throws
+    ASSERT_GE(events.size(), last);
+    last = events.size();
+  }
+  for (auto& thread : threads) thread.join();
+  writer.Flush();
+  ScalarSeries series = ReadScalarSeries(logdir);
+  for (int t = 0; t < kThreads; ++t) {
+    const auto& points = series["thread" + std::to_string(t)];
+    ASSERT_EQ(points.size(), static_cast<size_t>(kEventsPerThread));
+    for (int i = 0; i < kEventsPerThread; ++i)
+      EXPECT_EQ(points[i], (std::pair<int64_t, float>{i, static_cast<float>(i)}));
+  }
+  EXPECT_GT(reads, 0);
+}
+
 // Limits this process's file size (RLIMIT_FSIZE) for one scope; writes past it fail with
 // EFBIG, the same path as a full disk.
 class FileSizeLimit {
