@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,6 +17,7 @@
 #include "core/file_util.h"
 #include "core/proto_util.h"
 #include "core/sstable.h"
+#include "core/temp_files.h"
 #include "tensor.pb.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -162,17 +164,22 @@ std::vector<IndexEntry> ReadIndex(const std::string& prefix) {
 
 // ---- Writing files safely ----------------------------------------------------------------
 
-// A file written under a temporary name beside its final path; Sync() makes the bytes
-// durable, Rename() moves it into place. The temporary is removed unless renamed.
+// A file written under a temporary name beside its final path; WriteAndSync() makes the
+// bytes durable, Rename() moves it into place. The temporary is removed unless renamed, and
+// is registered with core/temp_files so that a signal handler can remove it too. (Unlike
+// AtomicFileWriter::Commit, syncing and renaming are separate steps, so that both files of
+// a checkpoint are durable before either is renamed.)
 class TempFile {
  public:
   explicit TempFile(std::string path) : path_(std::move(path)) {
-    static std::atomic<int> counter{0};
-    temp_ = path_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+    static std::atomic<unsigned long> counter{0};
+    temp_ = TempFileName(path_, ::getpid(), counter++);
+    registration_ = RegisterTempFile(temp_);  // before it exists: no window for a signal
   }
   ~TempFile() {
     if (file_) std::fclose(file_);
     if (!renamed_) std::remove(temp_.c_str());
+    UnregisterTempFile(registration_);
   }
   TempFile(const TempFile&) = delete;
   TempFile& operator=(const TempFile&) = delete;
@@ -182,6 +189,8 @@ class TempFile {
     if (!file_)
       MELODY_FAIL() << path_ << ": cannot open for writing (" << temp_
                     << "): " << std::strerror(errno);
+    // The lock tells RemoveStaleTempFiles that a live writer owns this file.
+    (void)::flock(fileno(file_), LOCK_EX | LOCK_NB);
     bool ok = bytes.empty() || std::fwrite(bytes.data(), 1, bytes.size(), file_) == bytes.size();
     ok = ok && std::fflush(file_) == 0 && ::fsync(fileno(file_)) == 0;
     const int err = errno;
@@ -200,6 +209,7 @@ class TempFile {
   std::string path_, temp_;
   std::FILE* file_ = nullptr;
   bool renamed_ = false;
+  int registration_ = -1;
 };
 
 // Makes completed renames in `dir` durable; best effort (some file systems refuse).
