@@ -37,16 +37,23 @@ namespace {
 using namespace melody;
 using bench::Clock;
 
+// Splits on `sep` outside [...] (so "rnn_layer_sizes=[64,64]" stays whole).
 std::vector<std::string> Split(const std::string& s, char sep) {
   std::vector<std::string> out;
-  size_t start = 0;
-  for (;;) {
-    const size_t at = s.find(sep, start);
-    const std::string item = s.substr(start, at == std::string::npos ? std::string::npos : at - start);
-    if (!item.empty()) out.push_back(item);
-    if (at == std::string::npos) return out;
-    start = at + 1;
+  std::string item;
+  int depth = 0;
+  for (char c : s) {
+    if (c == '[') ++depth;
+    if (c == ']') --depth;
+    if (c == sep && depth == 0) {
+      if (!item.empty()) out.push_back(item);
+      item.clear();
+    } else {
+      item.push_back(c);
+    }
   }
+  if (!item.empty()) out.push_back(item);
+  return out;
 }
 
 // <scratch>/<config>/training_melodies.tfrecord, made once by our own two tools.
@@ -94,7 +101,8 @@ int main(int argc, char** argv) {
     flags.config = parts.at(0);
     if (parts.size() > 1) {
       std::string h = parts[1];
-      for (char& c : h) if (c == ';') c = ',';
+      for (char& c : h)
+        if (c == ';') c = ',';
       flags.hparams = h;
     }
     const MelodyRnnConfig config = MelodyRnnConfigFromFlags(flags);

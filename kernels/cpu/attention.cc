@@ -38,13 +38,13 @@ RingGeometry GeometryOf(const AttentionRing& ring) {
 }
 
 // y [B, V] = query · K_q + b_q.
-void ProjectQuery(const Tensor& query, const Tensor& query_kernel, const Tensor& query_bias,
-                  Tensor* y) {
+void ProjectQuery(Context& ctx, const Tensor& query, const Tensor& query_kernel,
+                  const Tensor& query_bias, Tensor* y) {
   const int B = static_cast<int>(query.dim(0)), Q = static_cast<int>(query.dim(1));
   const int V = static_cast<int>(query_kernel.dim(1));
   float* out = y->data<float>();
   for (int b = 0; b < B; ++b) std::memcpy(out + b * V, query_bias.data<float>(), V * 4);
-  Sgemm(false, false, B, V, Q, 1.0f, query.data<float>(), Q, query_kernel.data<float>(), V,
+  Sgemm(ctx.num_threads(), false, false, B, V, Q, 1.0f, query.data<float>(), Q, query_kernel.data<float>(), V,
        1.0f, out, V);
 }
 
@@ -143,7 +143,7 @@ void AttentionProjectKeys(Context& ctx, const Tensor& values, const Tensor& attn
                           Tensor* keys) {
   const int R = static_cast<int>(values.dim(0)), A = static_cast<int>(values.dim(1));
   const int V = static_cast<int>(keys->dim(1));
-  Sgemm(false, false, R, V, A, 1.0f, values.data<float>(), A, attn_w.data<float>(), V, 0.0f,
+  Sgemm(ctx.num_threads(), false, false, R, V, A, 1.0f, values.data<float>(), A, attn_w.data<float>(), V, 0.0f,
        keys->data<float>(), V);
 }
 
@@ -152,10 +152,10 @@ void AttentionProjectKeysBackward(Context& ctx, const Tensor& values, const Tens
   const int R = static_cast<int>(values.dim(0)), A = static_cast<int>(values.dim(1));
   const int V = static_cast<int>(d_keys.dim(1));
   if (d_values != nullptr) {
-    Sgemm(false, true, R, A, V, 1.0f, d_keys.data<float>(), V, attn_w.data<float>(), V, 1.0f,
+    Sgemm(ctx.num_threads(), false, true, R, A, V, 1.0f, d_keys.data<float>(), V, attn_w.data<float>(), V, 1.0f,
          d_values->data<float>(), A);
   }
-  Sgemm(true, false, A, V, R, 1.0f, values.data<float>(), A, d_keys.data<float>(), V, 1.0f,
+  Sgemm(ctx.num_threads(), true, false, A, V, R, 1.0f, values.data<float>(), A, d_keys.data<float>(), V, 1.0f,
        d_attn_w->data<float>(), V);
 }
 
@@ -163,7 +163,7 @@ void AttentionReadForward(Context& ctx, const Tensor& query, const Tensor& query
                           const Tensor& query_bias, const Tensor& attn_v,
                           const AttentionRing& ring, Tensor* y, Tensor* alpha,
                           Tensor* context) {
-  ProjectQuery(query, query_kernel, query_bias, y);
+  ProjectQuery(ctx, query, query_kernel, query_bias, y);
   const RingGeometry g = GeometryOf(ring);
   ParallelFor(ctx.num_threads(), query.dim(0), kRowsPerChunk, [&](int64_t b0, int64_t b1) {
     AttentionReadRows(g, y->data<float>(), attn_v.data<float>(), ring.values.data<float>(),
@@ -197,10 +197,10 @@ void AttentionReadBackward(Context& ctx, const Tensor& query, const Tensor& quer
       dbq[j] += dy[b * V + j];
     }
   }
-  Sgemm(true, false, Q, V, static_cast<int>(B), 1.0f, query.data<float>(), Q, dy.data(), V,
+  Sgemm(ctx.num_threads(), true, false, Q, V, static_cast<int>(B), 1.0f, query.data<float>(), Q, dy.data(), V,
        1.0f, d_query_kernel->data<float>(), V);
   if (d_query != nullptr) {
-    Sgemm(false, true, static_cast<int>(B), Q, V, 1.0f, dy.data(), V,
+    Sgemm(ctx.num_threads(), false, true, static_cast<int>(B), Q, V, 1.0f, dy.data(), V,
          query_kernel.data<float>(), V, 0.0f, d_query->data<float>(), Q);
   }
 }

@@ -74,7 +74,7 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
         std::memcpy(hk + b * H * N, initial->window_keys.data<float>() + b * Lw * N,
                     Lw * N * 4);
       } else {
-        Sgemm(false, false, Lw, N, N, 1.0f, hv + b * H * N, N, attn_w, N, 0.0f,
+        Sgemm(ctx.num_threads(), false, false, Lw, N, N, 1.0f, hv + b * H * N, N, attn_w, N, 0.0f,
               hk + b * H * N, N);
       }
     }
@@ -84,7 +84,7 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
   }
   // x part of the input projection for every step at once: x' = x · K_in[0:I] + b_in.
   BroadcastRows(B * T, I, w.input_bias.data<float>(), x_proj, I);
-  Sgemm(false, false, B * T, I, I, 1.0f, inputs.data<float>(), I, k_in, I, 1.0f, x_proj, I);
+  Sgemm(ctx.num_threads(), false, false, B * T, I, I, 1.0f, inputs.data<float>(), I, k_in, I, 1.0f, x_proj, I);
   outputs->SetZero();
 
   RingGeometry g;
@@ -103,9 +103,9 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
     float* z_t = gates + t * B * 4 * N;
     float* y_t = y + t * B * N;
     // x' += a_prev · K_in[I:], then z = x' · W[0:I] + h_prev · W[I:] (+ bias in the gates).
-    Sgemm(false, false, B, I, N, 1.0f, a_prev, N, k_in + I * I, I, 1.0f, xp_t, T * I);
-    Sgemm(false, false, B, 4 * N, I, 1.0f, xp_t, T * I, k_lstm, 4 * N, 0.0f, z_t, 4 * N);
-    Sgemm(false, false, B, 4 * N, N, 1.0f, h_prev, N, k_lstm + I * 4 * N, 4 * N, 1.0f, z_t,
+    Sgemm(ctx.num_threads(), false, false, B, I, N, 1.0f, a_prev, N, k_in + I * I, I, 1.0f, xp_t, T * I);
+    Sgemm(ctx.num_threads(), false, false, B, 4 * N, I, 1.0f, xp_t, T * I, k_lstm, 4 * N, 0.0f, z_t, 4 * N);
+    Sgemm(ctx.num_threads(), false, false, B, 4 * N, N, 1.0f, h_prev, N, k_lstm + I * 4 * N, 4 * N, 1.0f, z_t,
           4 * N);
     ParallelFor(ctx.num_threads(), B, kRowsPerChunk, [&](int64_t r0, int64_t r1) {
       LstmGatesForwardRows(r0, r1, N, z_t, 4 * N, w.lstm_bias.data<float>(), c_prev, N, c_t, N,
@@ -113,8 +113,8 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
     });
     // Query projection of [c ; h] and the read over entries t .. t+Lw-1 of the history.
     BroadcastRows(B, N, w.query_bias.data<float>(), y_t, N);
-    Sgemm(false, false, B, N, N, 1.0f, c_t, N, w.query_kernel.data<float>(), N, 1.0f, y_t, N);
-    Sgemm(false, false, B, N, N, 1.0f, h_t, N, w.query_kernel.data<float>() + N * N, N, 1.0f,
+    Sgemm(ctx.num_threads(), false, false, B, N, N, 1.0f, c_t, N, w.query_kernel.data<float>(), N, 1.0f, y_t, N);
+    Sgemm(ctx.num_threads(), false, false, B, N, N, 1.0f, h_t, N, w.query_kernel.data<float>() + N * N, N, 1.0f,
           y_t, N);
     g.head = t;
     ParallelFor(ctx.num_threads(), B, 1, [&](int64_t b0, int64_t b1) {
@@ -124,9 +124,9 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
     float* out_t = hv + (Lw + t) * N;  // rows H·N apart
     float* key_t = hk + (Lw + t) * N;
     BroadcastRows(B, N, w.output_bias.data<float>(), out_t, H * N);
-    Sgemm(false, false, B, N, N, 1.0f, h_t, N, k_out, N, 1.0f, out_t, H * N);
-    Sgemm(false, false, B, N, N, 1.0f, a_t, N, k_out + N * N, N, 1.0f, out_t, H * N);
-    Sgemm(false, false, B, N, N, 1.0f, out_t, H * N, attn_w, N, 0.0f, key_t, H * N);
+    Sgemm(ctx.num_threads(), false, false, B, N, N, 1.0f, h_t, N, k_out, N, 1.0f, out_t, H * N);
+    Sgemm(ctx.num_threads(), false, false, B, N, N, 1.0f, a_t, N, k_out + N * N, N, 1.0f, out_t, H * N);
+    Sgemm(ctx.num_threads(), false, false, B, N, N, 1.0f, out_t, H * N, attn_w, N, 0.0f, key_t, H * N);
     // Finished sequences carry their state and output zero (dynamic_rnn).
     for (int64_t b = 0; b < B; ++b) {
       if (t < len[b]) {
@@ -207,15 +207,15 @@ void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
       const float* from_window = d_hv.data() + (b * H + Lw + t) * N;
       for (int64_t k = 0; k < N; ++k) d_out[b * N + k] = t < len[b] ? src[k] + from_window[k] : 0.0f;
     }
-    Sgemm(false, true, B, N, N, 1.0f, d_hk.data() + (Lw + t) * N, H * N, attn_w, N, 1.0f,
+    Sgemm(ctx.num_threads(), false, true, B, N, N, 1.0f, d_hk.data() + (Lw + t) * N, H * N, attn_w, N, 1.0f,
           d_out.data(), N);
     // out_t = h · K_out[0:N] + a_t · K_out[N:] + b_out.
-    Sgemm(true, false, N, N, B, 1.0f, h_t, N, d_out.data(), N, 1.0f, g_k_out, N);
-    Sgemm(true, false, N, N, B, 1.0f, a_t, N, d_out.data(), N, 1.0f, g_k_out + N * N, N);
+    Sgemm(ctx.num_threads(), true, false, N, N, B, 1.0f, h_t, N, d_out.data(), N, 1.0f, g_k_out, N);
+    Sgemm(ctx.num_threads(), true, false, N, N, B, 1.0f, a_t, N, d_out.data(), N, 1.0f, g_k_out + N * N, N);
     SumRowsAccumulate(B, N, d_out.data(), N, grads->output_bias.data<float>());
-    Sgemm(false, true, B, N, N, 1.0f, d_out.data(), N, k_out, N, 1.0f, d_h.data(), N);
+    Sgemm(ctx.num_threads(), false, true, B, N, N, 1.0f, d_out.data(), N, k_out, N, 1.0f, d_h.data(), N);
     std::memcpy(d_ctx.data(), d_a.data(), B * N * 4);
-    Sgemm(false, true, B, N, N, 1.0f, d_out.data(), N, k_out + N * N, N, 1.0f, d_ctx.data(), N);
+    Sgemm(ctx.num_threads(), false, true, B, N, N, 1.0f, d_out.data(), N, k_out + N * N, N, 1.0f, d_ctx.data(), N);
     // The attention read of step t (window = history entries t .. t+Lw-1).
     g.head = t;
     ParallelFor(ctx.num_threads(), B, 1, [&](int64_t b0, int64_t b1) {
@@ -225,36 +225,36 @@ void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
     });
     // y = c · K_q[0:N] + h · K_q[N:] + b_q: dc, dh add onto the carried state gradient.
     SumRowsAccumulate(B, N, dy.data(), N, grads->query_bias.data<float>());
-    Sgemm(true, false, N, N, B, 1.0f, c_t, N, dy.data(), N, 1.0f, g_k_q, N);
-    Sgemm(true, false, N, N, B, 1.0f, h_t, N, dy.data(), N, 1.0f, g_k_q + N * N, N);
-    Sgemm(false, true, B, N, N, 1.0f, dy.data(), N, k_q, N, 1.0f, d_c.data(), N);
-    Sgemm(false, true, B, N, N, 1.0f, dy.data(), N, k_q + N * N, N, 1.0f, d_h.data(), N);
+    Sgemm(ctx.num_threads(), true, false, N, N, B, 1.0f, c_t, N, dy.data(), N, 1.0f, g_k_q, N);
+    Sgemm(ctx.num_threads(), true, false, N, N, B, 1.0f, h_t, N, dy.data(), N, 1.0f, g_k_q + N * N, N);
+    Sgemm(ctx.num_threads(), false, true, B, N, N, 1.0f, dy.data(), N, k_q, N, 1.0f, d_c.data(), N);
+    Sgemm(ctx.num_threads(), false, true, B, N, N, 1.0f, dy.data(), N, k_q + N * N, N, 1.0f, d_h.data(), N);
     // LSTM gates; dc_prev is written over dc in place.
     ParallelFor(ctx.num_threads(), B, kRowsPerChunk, [&](int64_t r0, int64_t r1) {
       LstmGatesBackwardRows(r0, r1, N, gates_t, 4 * N, c_prev, N, c_t, N, d_h.data(), N,
                             d_c.data(), N, dz.data(), 4 * N, d_c.data(), N);
     });
     SumRowsAccumulate(B, 4 * N, dz.data(), 4 * N, grads->lstm_bias.data<float>());
-    Sgemm(true, false, I, 4 * N, B, 1.0f, xp_t, T * I, dz.data(), 4 * N, 1.0f, g_k_lstm, 4 * N);
-    Sgemm(true, false, N, 4 * N, B, 1.0f, h_prev, N, dz.data(), 4 * N, 1.0f,
+    Sgemm(ctx.num_threads(), true, false, I, 4 * N, B, 1.0f, xp_t, T * I, dz.data(), 4 * N, 1.0f, g_k_lstm, 4 * N);
+    Sgemm(ctx.num_threads(), true, false, N, 4 * N, B, 1.0f, h_prev, N, dz.data(), 4 * N, 1.0f,
           g_k_lstm + I * 4 * N, 4 * N);
-    Sgemm(false, true, B, N, 4 * N, 1.0f, dz.data(), 4 * N, k_lstm + I * 4 * N, 4 * N, 0.0f,
+    Sgemm(ctx.num_threads(), false, true, B, N, 4 * N, 1.0f, dz.data(), 4 * N, k_lstm + I * 4 * N, 4 * N, 0.0f,
           d_h.data(), N);
     float* dxp_t = d_xp.data() + t * I;
-    Sgemm(false, true, B, I, 4 * N, 1.0f, dz.data(), 4 * N, k_lstm, 4 * N, 0.0f, dxp_t, T * I);
+    Sgemm(ctx.num_threads(), false, true, B, I, 4 * N, 1.0f, dz.data(), 4 * N, k_lstm, 4 * N, 0.0f, dxp_t, T * I);
     // x' = x · K_in[0:I] + a_prev · K_in[I:] + b_in: the a side now, the x side after the loop.
-    Sgemm(true, false, N, I, B, 1.0f, a_prev, N, dxp_t, T * I, 1.0f, g_k_in + I * I, I);
-    Sgemm(false, true, B, N, I, 1.0f, dxp_t, T * I, k_in + I * I, I, 0.0f, d_a.data(), N);
+    Sgemm(ctx.num_threads(), true, false, N, I, B, 1.0f, a_prev, N, dxp_t, T * I, 1.0f, g_k_in + I * I, I);
+    Sgemm(ctx.num_threads(), false, true, B, N, I, 1.0f, dxp_t, T * I, k_in + I * I, I, 0.0f, d_a.data(), N);
   }
   // x side of the input projection over all steps at once.
   SumRowsAccumulate(B * T, I, d_xp.data(), I, grads->input_bias.data<float>());
-  Sgemm(true, false, I, I, B * T, 1.0f, inputs.data<float>(), I, d_xp.data(), I, 1.0f, g_k_in, I);
+  Sgemm(ctx.num_threads(), true, false, I, I, B * T, 1.0f, inputs.data<float>(), I, d_xp.data(), I, 1.0f, g_k_in, I);
   if (d_inputs) {
-    Sgemm(false, true, B * T, I, I, 1.0f, d_xp.data(), I, k_in, I, 0.0f,
+    Sgemm(ctx.num_threads(), false, true, B * T, I, I, 1.0f, d_xp.data(), I, k_in, I, 0.0f,
           d_inputs->data<float>(), I);
   }
   // Every history entry's key was projected once: d attn_w = Σ entries valueᵀ · d key.
-  Sgemm(true, false, N, N, B * H, 1.0f, hv, N, d_hk.data(), N, 1.0f,
+  Sgemm(ctx.num_threads(), true, false, N, N, B * H, 1.0f, hv, N, d_hk.data(), N, 1.0f,
         grads->attn_w.data<float>(), N);
   SumRowsAccumulate(B, N, dv_rows.data(), N, grads->attn_v.data<float>());
 }

@@ -25,7 +25,7 @@ void LinearForward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor&
     if (!b.defined()) std::fill(out, out + d.rows * d.out, 0.0f);
     return;
   }
-  Sgemm(false, false, d.rows, d.out, d.in, 1.0f, x.data<float>(), d.in, w.data<float>(),
+  Sgemm(ctx.num_threads(), false, false, d.rows, d.out, d.in, 1.0f, x.data<float>(), d.in, w.data<float>(),
         d.out, beta, out, d.out);
 }
 
@@ -40,7 +40,7 @@ void LinearBackward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor
       if (beta == 0.0f) dx->SetZero();
     } else {
       // dx[M, K] = dy[M, out] · Wᵀ
-      Sgemm(false, true, d.rows, d.in, d.out, 1.0f, g, d.out, w.data<float>(), d.out, beta,
+      Sgemm(ctx.num_threads(), false, true, d.rows, d.in, d.out, 1.0f, g, d.out, w.data<float>(), d.out, beta,
             dx->data<float>(), d.in);
     }
   }
@@ -49,7 +49,7 @@ void LinearBackward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor
       if (beta == 0.0f) dw->SetZero();
     } else {
       // dw[K, out] = xᵀ · dy
-      Sgemm(true, false, d.in, d.out, d.rows, 1.0f, x.data<float>(), d.in, g, d.out, beta,
+      Sgemm(ctx.num_threads(), true, false, d.in, d.out, d.rows, 1.0f, x.data<float>(), d.in, g, d.out, beta,
             dw->data<float>(), d.out);
     }
   }

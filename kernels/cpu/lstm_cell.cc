@@ -49,12 +49,12 @@ void LstmCellForward(Context& ctx, const Tensor& x, const Tensor& c_prev,
   const float* w = kernel.data<float>();
   float* g = gates->data<float>();
   if (d.input > 0) {
-    Sgemm(false, false, d.batch, n4, d.input, 1.0f, x.data<float>(), d.input, w, n4, 0.0f, g,
+    Sgemm(ctx.num_threads(), false, false, d.batch, n4, d.input, 1.0f, x.data<float>(), d.input, w, n4, 0.0f, g,
           n4);
-    Sgemm(false, false, d.batch, n4, n, 1.0f, h_prev.data<float>(), n, w + d.input * n4, n4,
+    Sgemm(ctx.num_threads(), false, false, d.batch, n4, n, 1.0f, h_prev.data<float>(), n, w + d.input * n4, n4,
           1.0f, g, n4);
   } else {
-    Sgemm(false, false, d.batch, n4, n, 1.0f, h_prev.data<float>(), n, w, n4, 0.0f, g, n4);
+    Sgemm(ctx.num_threads(), false, false, d.batch, n4, n, 1.0f, h_prev.data<float>(), n, w, n4, 0.0f, g, n4);
   }
   ParallelFor(ctx.num_threads(), d.batch, kGateRowsPerChunk, [&](int64_t r0, int64_t r1) {
     LstmGatesForwardRows(r0, r1, n, g, n4, bias.data<float>(), c_prev.data<float>(), n,
@@ -86,15 +86,15 @@ void LstmCellBackward(Context& ctx, const Tensor& x, const Tensor& c_prev,
   float* dw = dkernel->data<float>();
   // d[x ; h_prev] = dz · Wᵀ, split by row block of W.
   if (dx && d.input > 0)
-    Sgemm(false, true, d.batch, d.input, n4, 1.0f, dz, n4, w, n4, 0.0f, dx->data<float>(),
+    Sgemm(ctx.num_threads(), false, true, d.batch, d.input, n4, 1.0f, dz, n4, w, n4, 0.0f, dx->data<float>(),
           d.input);
-  Sgemm(false, true, d.batch, n, n4, 1.0f, dz, n4, w + d.input * n4, n4, 0.0f,
+  Sgemm(ctx.num_threads(), false, true, d.batch, n, n4, 1.0f, dz, n4, w + d.input * n4, n4, 0.0f,
         dh_prev->data<float>(), n);
   // dW[x rows] += xᵀ·dz, dW[h rows] += h_prevᵀ·dz.
   if (d.input > 0)
-    Sgemm(true, false, d.input, n4, d.batch, 1.0f, x.data<float>(), d.input, dz, n4, 1.0f, dw,
+    Sgemm(ctx.num_threads(), true, false, d.input, n4, d.batch, 1.0f, x.data<float>(), d.input, dz, n4, 1.0f, dw,
           n4);
-  Sgemm(true, false, n, n4, d.batch, 1.0f, h_prev.data<float>(), n, dz, n4, 1.0f,
+  Sgemm(ctx.num_threads(), true, false, n, n4, d.batch, 1.0f, h_prev.data<float>(), n, dz, n4, 1.0f,
         dw + d.input * n4, n4);
   // db += column sums of dz, rows in order (fixed summation order).
   float* db = dbias->data<float>();

@@ -95,7 +95,7 @@ void LstmLayerForward(Context& ctx, const Tensor& x, const Tensor& lengths,
   });
   // Input contribution of every step at once.
   if (I > 0) {
-    Sgemm(false, false, S * B, N4, I, 1.0f, xs, I, W, N4, 0.0f, G, N4);
+    Sgemm(ctx.num_threads(), false, false, S * B, N4, I, 1.0f, xs, I, W, N4, 0.0f, G, N4);
   } else {
     std::memset(G, 0, sizeof(float) * S * B * N4);
   }
@@ -104,7 +104,7 @@ void LstmLayerForward(Context& ctx, const Tensor& x, const Tensor& lengths,
     float* Gt = G + t * B * N4;
     float* Ct = C + t * B * N;
     float* Ht = H + t * B * N;
-    if (t > 0) Sgemm(false, false, live, N4, N, 1.0f, Ht - B * N, N, Wh, N4, 1.0f, Gt, N4);
+    if (t > 0) Sgemm(ctx.num_threads(), false, false, live, N4, N, 1.0f, Ht - B * N, N, Wh, N4, 1.0f, Gt, N4);
     const float* c_prev = t > 0 ? Ct - B * N : nullptr;
     ParallelFor(threads, live, kGateRowsPerChunk, [&](int64_t r0, int64_t r1) {
       LstmGatesForwardRows(r0, r1, N, Gt, N4, bvec, c_prev, N, Ct, N, Ht, N);
@@ -180,7 +180,7 @@ void LstmLayerBackward(Context& ctx, const Tensor& x, const Tensor& lengths,
     if (t + 1 < S) {
       // dh_t += dz_{t+1}·W_hᵀ for the rows still live at t + 1.
       const int64_t live_next = cache.active[t + 1];
-      Sgemm(false, true, live_next, N, N4, 1.0f, Gt + B * N4, N4, Wh, N4, 1.0f, DHt, N);
+      Sgemm(ctx.num_threads(), false, true, live_next, N, N4, 1.0f, Gt + B * N4, N4, Wh, N4, 1.0f, DHt, N);
     }
     const float* c_prev = t > 0 ? C + (t - 1) * B * N : nullptr;
     const float* Ct = C + t * B * N;
@@ -192,9 +192,9 @@ void LstmLayerBackward(Context& ctx, const Tensor& x, const Tensor& lengths,
   float* dW = dkernel->data<float>();
   if (S > 0) {
     // dW_x += x_sortedᵀ·dz over every (step, row); dW_h += h_{t-1}ᵀ·dz_t for t >= 1.
-    if (I > 0) Sgemm(true, false, I, N4, S * B, 1.0f, xs, I, DZ, N4, 1.0f, dW, N4);
+    if (I > 0) Sgemm(ctx.num_threads(), true, false, I, N4, S * B, 1.0f, xs, I, DZ, N4, 1.0f, dW, N4);
     if (S > 1)
-      Sgemm(true, false, N, N4, (S - 1) * B, 1.0f, H, N, DZ + B * N4, N4, 1.0f, dW + I * N4, N4);
+      Sgemm(ctx.num_threads(), true, false, N, N4, (S - 1) * B, 1.0f, H, N, DZ + B * N4, N4, 1.0f, dW + I * N4, N4);
     // db += column sums of dz: columns split over threads, rows summed in order.
     float* db = dbias->data<float>();
     ParallelFor(threads, N4, 64, [&](int64_t j0, int64_t j1) {
@@ -208,7 +208,7 @@ void LstmLayerBackward(Context& ctx, const Tensor& x, const Tensor& lengths,
     float* dxo = dx->data<float>();
     if (I > 0 && S > 0) {
       Reserve(dx_sorted, S * B * I);
-      Sgemm(false, true, S * B, I, N4, 1.0f, DZ, N4, W, N4, 0.0f, dx_sorted.data(), I);
+      Sgemm(ctx.num_threads(), false, true, S * B, I, N4, 1.0f, DZ, N4, W, N4, 0.0f, dx_sorted.data(), I);
     }
     const float* dxs = dx_sorted.data();
     ParallelFor(threads, B, kRowsPerCopyChunk, [&](int64_t p0, int64_t p1) {

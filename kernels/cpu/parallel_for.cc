@@ -10,6 +10,17 @@
 namespace melody::cpu {
 namespace {
 
+// True on a pool worker and on a caller while its job runs: a ParallelFor from inside a
+// chunk (a pooled GEMM inside a pooled row loop) then runs inline instead of waiting for
+// the pool it is part of.
+thread_local bool t_inside_pool = false;
+
+struct InsidePoolScope {
+  InsidePoolScope() : previous(t_inside_pool) { t_inside_pool = true; }
+  ~InsidePoolScope() { t_inside_pool = previous; }
+  bool previous;
+};
+
 // Workers wait on a condition variable for a job generation number; the caller runs
 // chunk 0 itself and waits until every other chunk is done.
 class Pool {
@@ -21,6 +32,7 @@ class Pool {
 
   void Run(int chunks, const std::function<void(int)>& chunk_fn) {
     std::lock_guard<std::mutex> run_lock(run_mutex_);  // one job at a time
+    InsidePoolScope inside;
     EnsureWorkers(chunks - 1);
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -54,6 +66,7 @@ class Pool {
   }
 
   void WorkerLoop() {
+    t_inside_pool = true;
     uint64_t seen = 0;
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
@@ -93,7 +106,7 @@ void ParallelFor(int num_threads, int64_t n, int64_t grain,
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
   int64_t chunks = std::min<int64_t>(num_threads, (n + grain - 1) / grain);
-  if (chunks <= 1) {
+  if (chunks <= 1 || t_inside_pool) {
     fn(0, n);
     return;
   }
