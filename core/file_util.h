@@ -39,21 +39,35 @@ class AtomicFileWriter {
 
   void Write(const void* data, size_t size);
   void Write(std::string_view bytes) { Write(bytes.data(), bytes.size()); }
-  // Flushes, fsyncs, closes and renames onto the final path.
+  // Flushes, fsyncs and closes the temporary file without renaming it (the first half of
+  // Commit; CommitTogether finishes every file before it replaces any).
+  void Finish();
+  // Finish() unless done, then renames onto the final path.
   void Commit();
   const std::string& path() const { return path_; }
   const std::string& temp_path() const { return temp_path_; }
   uint64_t bytes_written() const { return bytes_written_; }
 
  private:
+  friend void CommitTogether(const std::vector<AtomicFileWriter*>& writers);
   void Discard();
 
   std::string path_;
   std::string temp_path_;
   std::FILE* file_ = nullptr;
+  bool finished_ = false;  // closed, temporary file complete, not renamed yet
   int registration_ = -1;  // RegisterTempFile handle
   uint64_t bytes_written_ = 0;
 };
+
+// Replaces several files as a set: every writer is finished (flushed, fsynced) before any
+// final path is touched, then they are renamed in turn. If a rename fails, the files
+// already replaced get their previous contents back (or are removed if they did not
+// exist), the temporary files are removed and the error names the path that failed: the
+// old set stays as it was. SIGINT/SIGTERM/SIGHUP are held back on the calling thread
+// while the renames run. Only a kill -9 (or a crash of the machine) in the instant
+// between two renames can leave a mixed set.
+void CommitTogether(const std::vector<AtomicFileWriter*>& writers);
 
 // Writes `bytes` to `path` atomically (AtomicFileWriter).
 void WriteFileAtomically(const std::string& path, std::string_view bytes);

@@ -164,6 +164,11 @@ std::string TempFileName(const std::string& path, pid_t pid, unsigned long count
   return path + ".tmp." + std::to_string(pid) + "." + std::to_string(counter);
 }
 
+std::string NewTempFileName(const std::string& path) {
+  static std::atomic<unsigned long> counter{0};
+  return TempFileName(path, ::getpid(), counter++);
+}
+
 bool ParseTempFileName(const std::string& name, const std::string& base, pid_t* pid) {
   const std::string prefix = base + ".tmp.";
   if (name.compare(0, prefix.size(), prefix) != 0) return false;

@@ -42,6 +42,10 @@ void InstallTempFileCleanupOnSignals();
 // "<path>.tmp.<pid>.<counter>", the name AtomicFileWriter writes to.
 std::string TempFileName(const std::string& path, pid_t pid, unsigned long counter);
 
+// TempFileName(path, this process, n) with n from a process-wide counter: a name no
+// other writer of this process uses.
+std::string NewTempFileName(const std::string& path);
+
 // If `name` (a directory entry, no '/') is TempFileName(<base>, pid, n) for the file name
 // `base`, sets *pid and returns true.
 bool ParseTempFileName(const std::string& name, const std::string& base, pid_t* pid);

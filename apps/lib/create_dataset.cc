@@ -11,6 +11,7 @@
 #include <mutex>
 #include <random>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "core/error.h"
@@ -183,6 +184,23 @@ std::string ErrorText(std::exception_ptr error) {
   }
 }
 
+// One output TFRecord, written to its temporary name; CommitTogether puts the pair in
+// place (TFRecordWriter commits each file alone).
+class RecordFile {
+ public:
+  explicit RecordFile(const std::string& path) : file_(path) {}
+  void Write(std::string_view payload) {
+    file_.Write(FrameTFRecord(payload));
+    ++records_;
+  }
+  AtomicFileWriter* file() { return &file_; }
+  uint64_t records_written() const { return records_; }
+
+ private:
+  AtomicFileWriter file_;
+  uint64_t records_ = 0;
+};
+
 // RunCreateDataset with inputs given as slots: `next_input` fills the record (or its
 // source), what, and returns false at the end.
 DatasetRun RunGraph(const std::function<bool(Slot*)>& next_input,
@@ -304,8 +322,8 @@ DatasetRun CreateDataset(const CreateDatasetFiles& files, const CreateDatasetOpt
   };
 
   MakeDirectories(output_dir);
-  TFRecordWriter training(JoinPath(output_dir, "training_melodies.tfrecord"));
-  TFRecordWriter eval(JoinPath(output_dir, "eval_melodies.tfrecord"));
+  RecordFile training(JoinPath(output_dir, "training_melodies.tfrecord"));
+  RecordFile eval(JoinPath(output_dir, "eval_melodies.tfrecord"));
   DatasetRun run = RunCreateDataset(next_record, options, [&](bool is_eval, std::string&& e) {
     (is_eval ? eval : training).Write(e);
   });
@@ -322,9 +340,9 @@ DatasetRun CreateDataset(const CreateDatasetFiles& files, const CreateDatasetOpt
       << " NoteSequences; nothing was written to " << output_dir
       << (files.report_path.empty() ? " (--report=FILE says why each input was dropped)"
                                     : " (see the report " + files.report_path + ")");
-  // Otherwise both files are written, also an empty one (the reference does the same).
-  eval.Close();
-  training.Close();
+  // Otherwise both files are written, also an empty one (the reference does the same),
+  // and replaced as a pair: a failure leaves the previous pair as it was.
+  CommitTogether({training.file(), eval.file()});
   // A run killed with SIGKILL could not remove its temporary files; this one can.
   for (const std::string& output : {JoinPath(output_dir, "training_melodies.tfrecord"),
                                     JoinPath(output_dir, "eval_melodies.tfrecord"),

@@ -67,7 +67,8 @@ struct CreateDatasetFiles {
 };
 
 // The tool: writes <output_dir>/training_melodies.tfrecord and eval_melodies.tfrecord
-// (both always, atomically). Throws melody::Error when the input is missing, unreadable,
+// (both always, to temporary names, then renamed as a pair: CommitTogether in
+// core/file_util.h; a failed run leaves the previous pair as it was). Throws melody::Error when the input is missing, unreadable,
 // holds no records or a corrupt one, or when no melody at all was extracted (the two
 // files are then written empty and the error says so). The returned run has its
 // example lists empty (they went to the files).

@@ -231,5 +231,71 @@ TEST(DataToolsStaleFilesTest, SuccessfulRunsRemoveTheirOwnStaleTemporaryFiles) {
   EXPECT_TRUE(TempFilesIn(out).empty());
 }
 
+// ---- point 3: the dataset pair is replaced together --------------------------------
+
+// The second of three renames fails (its final path is a directory): the first file gets
+// its previous contents back, the third is untouched, no temporary file is left.
+TEST(CommitTogetherTest, FailedRenamePutsTheEarlierFilesBack) {
+  const std::string dir = MakeTempDir("commit_together");
+  WriteFileAtomically(dir + "/a", "old a");
+  MakeDirectories(dir + "/b/not_empty");
+  WriteFileAtomically(dir + "/c", "old c");
+  {
+    AtomicFileWriter a(dir + "/a"), b(dir + "/b"), c(dir + "/c"), d(dir + "/d");
+    a.Write("new a");
+    b.Write("new b");
+    c.Write("new c");
+    d.Write("new d");
+    try {
+      CommitTogether({&d, &a, &b, &c});
+      ADD_FAILURE() << "no error for a final path that is a directory";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(dir + "/b: cannot rename"), std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_FALSE(PathExists(dir + "/d"));  // did not exist before: removed again
+  EXPECT_EQ(ReadFileToString(dir + "/a"), "old a");
+  EXPECT_TRUE(IsDirectory(dir + "/b/not_empty"));
+  EXPECT_EQ(ReadFileToString(dir + "/c"), "old c");
+  EXPECT_TRUE(TempFilesIn(dir).empty());
+}
+
+TEST(CommitTogetherTest, ReplacesEverySetMember) {
+  const std::string dir = MakeTempDir("commit_together");
+  WriteFileAtomically(dir + "/a", "old a");
+  AtomicFileWriter a(dir + "/a"), b(dir + "/b");
+  a.Write("new a");
+  b.Write("new b");
+  CommitTogether({&a, &b});
+  EXPECT_EQ(ReadFileToString(dir + "/a"), "new a");
+  EXPECT_EQ(ReadFileToString(dir + "/b"), "new b");
+  EXPECT_TRUE(TempFilesIn(dir).empty());
+}
+
+// The reproduction: training_melodies.tfrecord is a directory. The run fails
+// naming it, and eval_melodies.tfrecord is still the previous one.
+TEST(DatasetPairTest, FailureToPlaceOneFileLeavesThePreviousPair) {
+  FLAGS_minloglevel = google::GLOG_WARNING;
+  const std::string dir = MakeTempDir("dataset_pair");
+  const std::string out = dir + "/out";
+  MakeDirectories(out + "/training_melodies.tfrecord/x");
+  WriteFileAtomically(out + "/eval_melodies.tfrecord", "old eval");
+  WriteTFRecordFile(dir + "/in.tfrecord", {MelodicSequence("scale.mid")});
+  CreateDatasetOptions options;
+  options.log_progress = false;
+  options.eval_ratio = 0.0;
+  try {
+    CreateDataset({dir + "/in.tfrecord", out, ""}, options);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("training_melodies.tfrecord"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(ReadFileToString(out + "/eval_melodies.tfrecord"), "old eval");
+  EXPECT_TRUE(IsDirectory(out + "/training_melodies.tfrecord/x"));
+  EXPECT_TRUE(TempFilesIn(out).empty());
+}
+
 }  // namespace
 }  // namespace melody
