@@ -9,6 +9,7 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string_view>
@@ -184,6 +185,13 @@ std::string ErrorText(std::exception_ptr error) {
   }
 }
 
+void CheckEvalRatio(double eval_ratio) {
+  // Written so that NaN fails too.
+  MELODY_REQUIRE(eval_ratio >= 0.0 && eval_ratio <= 1.0)
+      << "--eval_ratio must be between 0 and 1 (the fraction of inputs for the eval set), got "
+      << eval_ratio;
+}
+
 // One output TFRecord, written to its temporary name; CommitTogether puts the pair in
 // place (TFRecordWriter commits each file alone).
 class RecordFile {
@@ -205,6 +213,7 @@ class RecordFile {
 // source), what, and returns false at the end.
 DatasetRun RunGraph(const std::function<bool(Slot*)>& next_input,
                     const CreateDatasetOptions& options, const ExampleSink& sink) {
+  CheckEvalRatio(options.eval_ratio);
   const MelodyPipeline pipeline(options.config);
   DatasetRun run;
   run.num_threads = ResolveThreads(options.num_threads);
@@ -312,6 +321,22 @@ DatasetRun CreateDataset(const CreateDatasetFiles& files, const CreateDatasetOpt
   const std::string output_dir = ExpandUser(files.output_dir);
   MELODY_REQUIRE(PathExists(input)) << input << ": input file does not exist";
   MELODY_REQUIRE(!IsDirectory(input)) << input << ": input is a directory, not a TFRecord file";
+  CheckEvalRatio(options.eval_ratio);
+
+  // Every output is opened (its temporary file created) before the first input is read,
+  // so a destination that cannot be written fails now, not after the whole dataset.
+  MakeDirectories(output_dir);
+  const std::string training_path = JoinPath(output_dir, "training_melodies.tfrecord");
+  const std::string eval_path = JoinPath(output_dir, "eval_melodies.tfrecord");
+  for (const std::string& path : {training_path, eval_path})
+    MELODY_REQUIRE(!IsDirectory(path)) << path << ": output file is a directory";
+  const std::string report_path = files.report_path.empty() ? "" : ExpandUser(files.report_path);
+  if (!report_path.empty())
+    MELODY_REQUIRE(!IsDirectory(report_path)) << report_path << ": --report is a directory";
+  std::optional<AtomicFileWriter> report;
+  if (!report_path.empty()) report.emplace(report_path);
+  RecordFile training(training_path);
+  RecordFile eval(eval_path);
 
   TFRecordReader reader(input);
   auto next_record = [&](std::string* record, std::string* what) {
@@ -320,10 +345,6 @@ DatasetRun CreateDataset(const CreateDatasetFiles& files, const CreateDatasetOpt
             std::to_string(reader.record_offset()) + ")";
     return true;
   };
-
-  MakeDirectories(output_dir);
-  RecordFile training(JoinPath(output_dir, "training_melodies.tfrecord"));
-  RecordFile eval(JoinPath(output_dir, "eval_melodies.tfrecord"));
   DatasetRun run = RunCreateDataset(next_record, options, [&](bool is_eval, std::string&& e) {
     (is_eval ? eval : training).Write(e);
   });
@@ -331,8 +352,10 @@ DatasetRun CreateDataset(const CreateDatasetFiles& files, const CreateDatasetOpt
       << input << ": no NoteSequence records in the input file (nothing written)";
   // The report says why every input was dropped, so it is written even when nothing
   // else is.
-  if (!files.report_path.empty())
-    WriteFileAtomically(ExpandUser(files.report_path), FormatInputReports(run.reports));
+  if (report) {
+    report->Write(FormatInputReports(run.reports));
+    report->Commit();
+  }
   // Zero melodies is an error, and the outputs are not replaced: a dataset already in
   // output_dir survives a bad run (the writers drop their temporary files).
   MELODY_REQUIRE(training.records_written() + eval.records_written() > 0)
@@ -344,10 +367,7 @@ DatasetRun CreateDataset(const CreateDatasetFiles& files, const CreateDatasetOpt
   // and replaced as a pair: a failure leaves the previous pair as it was.
   CommitTogether({training.file(), eval.file()});
   // A run killed with SIGKILL could not remove its temporary files; this one can.
-  for (const std::string& output : {JoinPath(output_dir, "training_melodies.tfrecord"),
-                                    JoinPath(output_dir, "eval_melodies.tfrecord"),
-                                    files.report_path.empty() ? std::string()
-                                                              : ExpandUser(files.report_path)})
+  for (const std::string& output : {training_path, eval_path, report_path})
     if (!output.empty())
       for (const std::string& stale : RemoveStaleTempFiles(output))
         LOG(INFO) << "Removed the temporary file of an earlier, killed run: " << stale;

@@ -16,7 +16,7 @@ namespace melody {
 
 struct CreateDatasetOptions {
   MelodyConfig config = MelodyConfigById("basic_rnn");
-  double eval_ratio = 0.1;  // r < eval_ratio -> eval, one draw per input NoteSequence
+  double eval_ratio = 0.1;  // r < eval_ratio -> eval, one draw per input; in [0, 1]
   uint64_t seed = 0;        // seeds the partition draws (the reference does not seed)
   int num_threads = 0;      // 0 = all cores; the output does not depend on it
   bool log_progress = true; // the reference's log lines every 500 inputs and at the end
@@ -68,10 +68,13 @@ struct CreateDatasetFiles {
 
 // The tool: writes <output_dir>/training_melodies.tfrecord and eval_melodies.tfrecord
 // (both always, to temporary names, then renamed as a pair: CommitTogether in
-// core/file_util.h; a failed run leaves the previous pair as it was). Throws melody::Error when the input is missing, unreadable,
-// holds no records or a corrupt one, or when no melody at all was extracted (the two
-// files are then written empty and the error says so). The returned run has its
-// example lists empty (they went to the files).
+// core/file_util.h; a failed run leaves the previous pair as it was). The outputs and the
+// report are opened before the first input is read, so an unwritable destination fails
+// at once. Throws melody::Error when eval_ratio is outside [0, 1] (or NaN), an output
+// cannot be created, the input is missing, unreadable, holds no records or a corrupt
+// one, or when no melody at all was extracted (the report is still written; the
+// previous pair is kept). The returned run has its example lists empty (they went to
+// the files).
 DatasetRun CreateDataset(const CreateDatasetFiles& files, const CreateDatasetOptions& options);
 
 // The --report text: a header line and one tab-separated line per input.

@@ -14,6 +14,7 @@
 #include <glog/logging.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <functional>
 #include <string>
@@ -295,6 +296,109 @@ TEST(DatasetPairTest, FailureToPlaceOneFileLeavesThePreviousPair) {
   EXPECT_EQ(ReadFileToString(out + "/eval_melodies.tfrecord"), "old eval");
   EXPECT_TRUE(IsDirectory(out + "/training_melodies.tfrecord/x"));
   EXPECT_TRUE(TempFilesIn(out).empty());
+}
+
+// ---- point 5: outputs are checked before the work -----------------------------------
+
+std::string ErrorOf(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// An input whose first record is corrupt: any error about the outputs must come before
+// the first read of it.
+std::string CorruptInput(const std::string& dir) {
+  std::string framed = FrameTFRecord(MelodicSequence("scale.mid"));
+  framed[20] ^= 0x55;
+  WriteFileAtomically(dir + "/corrupt.tfrecord", framed);
+  return dir + "/corrupt.tfrecord";
+}
+
+TEST(OutputsCheckedFirstTest, CreateDatasetRefusesUnwritableOutputsBeforeReading) {
+  const std::string dir = MakeTempDir("outputs_first");
+  const std::string input = CorruptInput(dir);
+  CreateDatasetOptions options;
+  options.log_progress = false;
+  // The input's own error, for comparison.
+  EXPECT_NE(ErrorOf([&] { CreateDataset({input, dir + "/out", ""}, options); }).find("record 0"),
+            std::string::npos);
+  WriteFileAtomically(dir + "/a_file", "");
+  std::string what =
+      ErrorOf([&] { CreateDataset({input, dir + "/out", dir + "/missing/report.tsv"}, options); });
+  EXPECT_NE(what.find(dir + "/missing/report.tsv: cannot open for writing"), std::string::npos)
+      << what;
+  EXPECT_TRUE(TempFilesIn(dir + "/out").empty());
+  what = ErrorOf([&] { CreateDataset({input, dir + "/a_file/out", ""}, options); });
+  EXPECT_NE(what.find("a_file"), std::string::npos) << what;
+  EXPECT_EQ(what.find("record 0"), std::string::npos) << what;
+  MakeDirectories(dir + "/out/eval_melodies.tfrecord");
+  what = ErrorOf([&] { CreateDataset({input, dir + "/out", ""}, options); });
+  EXPECT_NE(what.find("eval_melodies.tfrecord: output file is a directory"), std::string::npos)
+      << what;
+  what = ErrorOf([&] { CreateDataset({input, dir + "/out2", dir}, options); });
+  EXPECT_NE(what.find("--report is a directory"), std::string::npos) << what;
+}
+
+TEST(OutputsCheckedFirstTest, EvalRatioOutsideZeroOneOrNanIsRefused) {
+  const std::string dir = MakeTempDir("outputs_first");
+  WriteTFRecordFile(dir + "/in.tfrecord", {MelodicSequence("scale.mid")});
+  for (double ratio : {1.5, -1.0, std::nan(""), -0.0001, 1.0001}) {
+    CreateDatasetOptions options;
+    options.log_progress = false;
+    options.eval_ratio = ratio;
+    const std::string what = ErrorOf([&] { CreateDataset({dir + "/in.tfrecord", dir + "/out", ""}, options); });
+    EXPECT_NE(what.find("--eval_ratio must be between 0 and 1"), std::string::npos)
+        << ratio << ": " << what;
+    EXPECT_FALSE(PathExists(dir + "/out/training_melodies.tfrecord")) << ratio;
+    EXPECT_NE(ErrorOf([&] { CreateDatasetFromRecords({MelodicSequence("x.mid")}, options); })
+                  .find("--eval_ratio"),
+              std::string::npos);
+  }
+  for (double ratio : {0.0, 1.0}) {
+    CreateDatasetOptions options;
+    options.log_progress = false;
+    options.eval_ratio = ratio;
+    const DatasetRun run = CreateDatasetFromRecords({MelodicSequence("x.mid")}, options);
+    EXPECT_EQ(run.eval.size(), ratio == 1.0 ? 1u : 0u);
+    EXPECT_EQ(run.training.size(), ratio == 1.0 ? 0u : 1u);
+  }
+}
+
+// The binaries: the error names the output and no input was looked at.
+TEST(OutputsCheckedFirstTest, BinariesRefuseUnwritableOutputsBeforeReading) {
+  SKIP_UNLESS_BUILT("melody_rnn_create_dataset");
+  SKIP_UNLESS_BUILT("convert_dir_to_note_sequences");
+  const std::string dir = MakeTempDir("outputs_first");
+  const std::string input = CorruptInput(dir);
+  WriteFileAtomically(dir + "/a_file", "");
+  std::string log;
+  EXPECT_EQ(ExitCode(RunTool("melody_rnn_create_dataset",
+                             {"--config=basic_rnn", "--input=" + input, "--output_dir=" + dir + "/out",
+                              "--report=" + dir + "/no/such/dir/report.tsv"},
+                             dir, &log)),
+            1);
+  EXPECT_NE(log.find("report.tsv: cannot open for writing"), std::string::npos) << log;
+  EXPECT_EQ(log.find("Partition"), std::string::npos) << log;
+  EXPECT_EQ(ExitCode(RunTool("melody_rnn_create_dataset",
+                             {"--config=basic_rnn", "--input=" + input, "--eval_ratio=nan",
+                              "--output_dir=" + dir + "/out"},
+                             dir, &log)),
+            1);
+  EXPECT_NE(log.find("--eval_ratio must be between 0 and 1"), std::string::npos) << log;
+
+  MakeDirectories(dir + "/midi");
+  WriteFileAtomically(dir + "/midi/bad.mid", "not a MIDI file");
+  EXPECT_EQ(ExitCode(RunTool("convert_dir_to_note_sequences",
+                             {"--input_dir=" + dir + "/midi", "--output_file=" + dir + "/a_file/out.tfrecord"},
+                             dir, &log)),
+            1);
+  EXPECT_NE(log.find("a_file"), std::string::npos) << log;
+  EXPECT_EQ(log.find("Converting files in"), std::string::npos) << log;
+  EXPECT_EQ(log.find("bad.mid"), std::string::npos) << log;
 }
 
 }  // namespace
