@@ -18,7 +18,8 @@ DEFINE_string(log, "INFO",
               "The threshold for what messages will be logged: DEBUG, INFO, WARN, ERROR, "
               "or FATAL (also WARNING, CRITICAL).");
 DEFINE_int32(num_threads, 0,
-             "Threads that parse MIDI files (0 = all cores). The output does not depend on it.");
+             "Threads that parse MIDI files (0 = all cores; at most 256). The output does not "
+             "depend on it.");
 
 namespace {
 
@@ -43,7 +44,9 @@ int main(int argc, char** argv) {
   }
   if (FLAGS_input_dir.empty()) return Fail("--input_dir required");
   if (FLAGS_output_file.empty()) return Fail("--output_file required");
-  if (FLAGS_num_threads < 0) return Fail("--num_threads must be >= 0 (0 = all cores)");
+  if (FLAGS_num_threads < 0 || FLAGS_num_threads > melody::kMaxConvertThreads)
+    return Fail("--num_threads must be between 0 (all cores) and " +
+                std::to_string(melody::kMaxConvertThreads) + ", got " + std::to_string(FLAGS_num_threads));
 
   melody::ConvertDirOptions options;
   options.input_dir = FLAGS_input_dir;

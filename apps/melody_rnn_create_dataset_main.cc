@@ -30,7 +30,8 @@ DEFINE_string(log, "INFO",
               "The threshold for what messages will be logged: DEBUG, INFO, WARN, ERROR, "
               "or FATAL (also WARNING, CRITICAL).");
 DEFINE_uint64(seed, 0, "Seed of the train/eval partition draws (one per input NoteSequence).");
-DEFINE_int32(num_threads, 0, "Worker threads (0 = all cores). The output does not depend on it.");
+DEFINE_int32(num_threads, 0,
+             "Worker threads (0 = all cores; at most 256). The output does not depend on it.");
 DEFINE_string(report, "",
               "Optional path of a tab-separated report: per input NoteSequence, its pieces, "
               "examples and the reasons pieces or melodies were discarded.");
@@ -62,7 +63,9 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return Fail(e.what());
   }
-  if (FLAGS_num_threads < 0) return Fail("--num_threads must be >= 0 (0 = all cores)");
+  if (FLAGS_num_threads < 0 || FLAGS_num_threads > melody::kMaxDatasetThreads)
+    return Fail("--num_threads must be between 0 (all cores) and " +
+                std::to_string(melody::kMaxDatasetThreads) + ", got " + std::to_string(FLAGS_num_threads));
 
   try {
     melody::CreateDatasetOptions options;

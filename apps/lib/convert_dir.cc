@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -197,16 +198,31 @@ class OrderedConverter {
         collection_name_(std::move(collection_name)),
         slots_(tasks.size()),
         window_(std::max<size_t>(64, 8 * static_cast<size_t>(num_threads))) {
-    for (int i = 0; i < num_threads; ++i) workers_.emplace_back([this] { Work(); });
+    for (int i = 0; i < num_threads; ++i) {
+      try {
+        workers_.emplace_back([this] { Work(); });
+      } catch (const std::system_error& e) {
+        // The threads already started must be joined before the members they wait on
+        // go away.
+        Stop();
+        MELODY_FAIL() << "cannot start parsing thread " << i + 1 << " of " << num_threads
+                      << ": " << e.what()
+                      << " (the limit on processes/threads, ulimit -u, may be too low; "
+                         "try a smaller --num_threads)";
+      }
+    }
   }
 
-  ~OrderedConverter() {
+  ~OrderedConverter() { Stop(); }
+
+  void Stop() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
     }
     work_available_.notify_all();
     for (auto& t : workers_) t.join();
+    workers_.clear();
   }
 
   // Outcome of task `index`; call with index 0, 1, 2, ... in turn.
@@ -254,10 +270,12 @@ class OrderedConverter {
 };
 
 int ResolveThreads(int requested) {
-  MELODY_REQUIRE(requested >= 0) << "num_threads must be >= 0 (0 = all cores), got " << requested;
+  MELODY_REQUIRE(requested >= 0 && requested <= kMaxConvertThreads)
+      << "--num_threads must be between 0 (all cores) and " << kMaxConvertThreads << ", got "
+      << requested;
   if (requested > 0) return requested;
   unsigned cores = std::thread::hardware_concurrency();
-  return cores ? static_cast<int>(cores) : 1;
+  return cores ? std::min(static_cast<int>(cores), kMaxConvertThreads) : 1;
 }
 
 }  // namespace

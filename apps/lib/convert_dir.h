@@ -8,11 +8,17 @@
 
 namespace melody {
 
+// The most parsing threads a run may ask for (more is refused: reading files does not
+// scale that far, and each thread holds a file's NoteSequence). 0 means all cores, at
+// most this many.
+constexpr int kMaxConvertThreads = 256;
+
 struct ConvertDirOptions {
   std::string input_dir;    // `~` is expanded; its base name (as given) is the collection
   std::string output_file;  // `~` is expanded; parent created; replaced atomically
   bool recursive = false;   // descend into sub-directories (after the parent's files)
-  int num_threads = 0;      // parsing threads; 0 = all cores. Output does not depend on it.
+  int num_threads = 0;      // parsing threads, 0..kMaxConvertThreads; 0 = all cores.
+                            // Output does not depend on it.
 };
 
 // A file that was handed to the MIDI converter and skipped.
@@ -35,8 +41,9 @@ struct ConvertDirResult {
 
 // Walks input_dir in byte-wise sorted order and writes one record per MIDI file
 // (.mid/.midi in any case) that converts; files that do not are logged and skipped.
-// Throws melody::Error when input_dir is not a directory or the output cannot be
-// written (nothing is left at output_file then).
+// Throws melody::Error when input_dir is not a directory, the output cannot be written,
+// num_threads is out of range or a thread cannot be started (nothing is left at
+// output_file then).
 ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options);
 
 // "/id/midi/<collection_name>/<lower-case hex SHA-1 of filename>".

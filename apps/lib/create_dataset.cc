@@ -12,6 +12,7 @@
 #include <optional>
 #include <random>
 #include <sstream>
+#include <system_error>
 #include <string_view>
 #include <thread>
 
@@ -39,9 +40,12 @@ class PartitionDraws {
 };
 
 int ResolveThreads(int requested) {
+  MELODY_REQUIRE(requested >= 0 && requested <= kMaxDatasetThreads)
+      << "--num_threads must be between 0 (all cores) and " << kMaxDatasetThreads << ", got "
+      << requested;
   if (requested > 0) return requested;
   const unsigned hw = std::thread::hardware_concurrency();
-  return hw ? static_cast<int>(hw) : 1;
+  return hw ? std::min(static_cast<int>(hw), kMaxDatasetThreads) : 1;
 }
 
 // A fixed set of helper threads that, with the calling thread, run fn(i) for i in [0, n)
@@ -50,15 +54,30 @@ int ResolveThreads(int requested) {
 class BatchWorkers {
  public:
   explicit BatchWorkers(int helpers) {
-    for (int t = 0; t < helpers; ++t) threads_.emplace_back([this] { Loop(); });
+    for (int t = 0; t < helpers; ++t) {
+      try {
+        threads_.emplace_back([this] { Loop(); });
+      } catch (const std::system_error& e) {
+        // Join the helpers already running before the condition variables they wait on
+        // are destroyed (destroying them first hangs in pthread_cond_destroy).
+        Stop();
+        MELODY_FAIL() << "cannot start worker thread " << t + 2 << " of " << helpers + 1
+                      << ": " << e.what()
+                      << " (the limit on processes/threads, ulimit -u, may be too low; "
+                         "try a smaller --num_threads)";
+      }
+    }
   }
-  ~BatchWorkers() {
+  ~BatchWorkers() { Stop(); }
+
+  void Stop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
     }
     start_.notify_all();
     for (std::thread& t : threads_) t.join();
+    threads_.clear();
   }
 
   void Run(size_t n, const std::function<void(size_t)>& fn) {
@@ -322,6 +341,7 @@ DatasetRun CreateDataset(const CreateDatasetFiles& files, const CreateDatasetOpt
   MELODY_REQUIRE(PathExists(input)) << input << ": input file does not exist";
   MELODY_REQUIRE(!IsDirectory(input)) << input << ": input is a directory, not a TFRecord file";
   CheckEvalRatio(options.eval_ratio);
+  ResolveThreads(options.num_threads);  // refuses a bad count before any file is made
 
   // Every output is opened (its temporary file created) before the first input is read,
   // so a destination that cannot be written fails now, not after the whole dataset.

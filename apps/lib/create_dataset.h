@@ -14,11 +14,16 @@
 
 namespace melody {
 
+// The most worker threads a run may ask for (more is refused); 0 means all cores, at
+// most this many.
+constexpr int kMaxDatasetThreads = 256;
+
 struct CreateDatasetOptions {
   MelodyConfig config = MelodyConfigById("basic_rnn");
   double eval_ratio = 0.1;  // r < eval_ratio -> eval, one draw per input; in [0, 1]
   uint64_t seed = 0;        // seeds the partition draws (the reference does not seed)
-  int num_threads = 0;      // 0 = all cores; the output does not depend on it
+  int num_threads = 0;      // 0..kMaxDatasetThreads, 0 = all cores; the output does not
+                            // depend on it
   bool log_progress = true; // the reference's log lines every 500 inputs and at the end
 };
 

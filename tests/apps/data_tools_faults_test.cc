@@ -14,6 +14,7 @@
 #include <glog/logging.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
@@ -101,6 +102,15 @@ bool WaitFor(const std::function<bool()>& condition, double seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return condition();
+}
+
+std::string ErrorOf(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 pid_t DeadPid() {
@@ -232,6 +242,126 @@ TEST(DataToolsStaleFilesTest, SuccessfulRunsRemoveTheirOwnStaleTemporaryFiles) {
   EXPECT_TRUE(TempFilesIn(out).empty());
 }
 
+// ---- point 2: threads ---------------------------------------------------------------
+
+TEST(ThreadLimitTest, NumThreadsAboveTheLimitIsRefusedNamingIt) {
+  const std::string dir = MakeTempDir("thread_limit");
+  ConvertDirOptions convert;
+  convert.input_dir = dir;
+  convert.output_file = dir + "/out.tfrecord";
+  convert.num_threads = kMaxConvertThreads + 1;
+  std::string what = ErrorOf([&] { ConvertDirToNoteSequences(convert); });
+  EXPECT_NE(what.find("between 0 (all cores) and " + std::to_string(kMaxConvertThreads)),
+            std::string::npos) << what;
+  EXPECT_FALSE(PathExists(convert.output_file));
+  convert.num_threads = kMaxConvertThreads;  // the limit itself is allowed
+  EXPECT_EQ(ConvertDirToNoteSequences(convert).num_threads, kMaxConvertThreads);
+
+  WriteTFRecordFile(dir + "/in.tfrecord", {MelodicSequence("scale.mid")});
+  CreateDatasetOptions options;
+  options.log_progress = false;
+  options.num_threads = kMaxDatasetThreads + 1;
+  what = ErrorOf([&] { CreateDataset({dir + "/in.tfrecord", dir + "/out", ""}, options); });
+  EXPECT_NE(what.find("between 0 (all cores) and " + std::to_string(kMaxDatasetThreads)),
+            std::string::npos) << what;
+  EXPECT_FALSE(PathExists(dir + "/out"));
+  options.num_threads = -1;
+  EXPECT_NE(ErrorOf([&] { CreateDatasetFromRecords({MelodicSequence("x.mid")}, options); })
+                .find("--num_threads"),
+            std::string::npos);
+}
+
+// Runs fn in a child process whose user may have at most `limit` processes and threads
+// (RLIMIT_NPROC). Root is not bound by that limit, so as root the child first becomes
+// `nobody`. Returns fn's result as the exit code; 77 when the limit cannot be set up; -1
+// when the child did not exit (e.g. killed by the 60 s alarm: a hang).
+int RunWithThreadLimit(rlim_t limit, const std::function<int()>& fn) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::alarm(60);
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(77);
+    const rlimit rl = {limit, limit};
+    if (::setrlimit(RLIMIT_NPROC, &rl) != 0) ::_exit(77);
+    // The limit must actually bite: a thread beyond it must fail to start.
+    ::_exit(fn());
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// A directory the child (maybe `nobody`) can use.
+std::string SharedTempDir(const std::string& prefix) {
+  const std::string dir = MakeTempDir(prefix);
+  ::chmod(dir.c_str(), 0777);
+  return dir;
+}
+
+int ExpectError(const std::function<void()>& fn, const std::string& expected) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    if (std::string(e.what()).find(expected) != std::string::npos) return 0;
+    std::fprintf(stderr, "unexpected error: %s\n", e.what());
+    return 1;
+  }
+  return 2;
+}
+
+// The limit lets the child run one more thread at most: starting the second worker fails.
+TEST(ThreadLimitTest, ThreadThatCannotStartIsAClearErrorInBothTools) {
+  MELODY_REQUIRE_SHARED("golden/convert_dir/tree/a.mid");
+  FLAGS_minloglevel = google::GLOG_WARNING;
+  const std::string dir = SharedTempDir("thread_limit");
+  MakeDirectories(dir + "/midi");
+  WriteFileAtomically(dir + "/midi/a.mid", ReadFileToString(SharedPath("golden/convert_dir/tree/a.mid")));
+  WriteTFRecordFile(dir + "/in.tfrecord", {MelodicSequence("scale.mid")});
+  ::chmod((dir + "/in.tfrecord").c_str(), 0644);
+  ::chmod((dir + "/midi").c_str(), 0755);
+  ::chmod((dir + "/midi/a.mid").c_str(), 0644);
+
+  const int convert = RunWithThreadLimit(2, [&] {
+    ConvertDirOptions options;
+    options.input_dir = dir + "/midi";
+    options.output_file = dir + "/out.tfrecord";
+    options.num_threads = 8;
+    return ExpectError([&] { ConvertDirToNoteSequences(options); }, "cannot start parsing thread");
+  });
+  if (convert == 77) GTEST_SKIP() << "cannot set RLIMIT_NPROC for a child here";
+  EXPECT_EQ(convert, 0) << "2: no error; 1: another error; -1: hung or crashed";
+  EXPECT_FALSE(PathExists(dir + "/out.tfrecord"));
+  EXPECT_TRUE(TempFilesIn(dir).empty());
+
+  const int dataset = RunWithThreadLimit(2, [&] {
+    CreateDatasetOptions options;
+    options.log_progress = false;
+    options.num_threads = 8;
+    return ExpectError([&] { CreateDataset({dir + "/in.tfrecord", dir + "/out", ""}, options); },
+                       "cannot start worker thread");
+  });
+  EXPECT_EQ(dataset, 0) << "2: no error; 1: another error; -1: hung or crashed";
+  EXPECT_TRUE(TempFilesIn(dir + "/out").empty());
+
+  // The binaries exit 1 with the message (no abort, no hang).
+  for (const char* tool : {"convert_dir_to_note_sequences", "melody_rnn_create_dataset"}) {
+    if (::access(ToolPath(tool).c_str(), X_OK) != 0) continue;
+    const std::vector<std::string> args =
+        std::string(tool) == "convert_dir_to_note_sequences"
+            ? std::vector<std::string>{"--input_dir=" + dir + "/midi",
+                                       "--output_file=" + dir + "/bin.tfrecord", "--num_threads=8"}
+            : std::vector<std::string>{"--config=basic_rnn", "--input=" + dir + "/in.tfrecord",
+                                       "--output_dir=" + dir + "/bin", "--num_threads=8"};
+    const int status = RunWithThreadLimit(2, [&] {
+      int s = RunTool(tool, args, dir);
+      return WIFEXITED(s) ? WEXITSTATUS(s) : 100 + (WIFSIGNALED(s) ? WTERMSIG(s) : 0);
+    });
+    EXPECT_EQ(status, 1) << tool << ": " << ReadFileToString(dir + "/tool.log");
+    EXPECT_NE(ReadFileToString(dir + "/tool.log").find("cannot start"), std::string::npos)
+        << ReadFileToString(dir + "/tool.log");
+    EXPECT_TRUE(TempFilesIn(dir).empty());
+  }
+}
+
 // ---- point 3: the dataset pair is replaced together --------------------------------
 
 // The second of three renames fails (its final path is a directory): the first file gets
@@ -299,15 +429,6 @@ TEST(DatasetPairTest, FailureToPlaceOneFileLeavesThePreviousPair) {
 }
 
 // ---- point 5: outputs are checked before the work -----------------------------------
-
-std::string ErrorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // An input whose first record is corrupt: any error about the outputs must come before
 // the first read of it.
