@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <random>
 #include <thread>
 
@@ -194,6 +195,50 @@ TEST_F(TrainToolTest, EvalBinaryEvaluatesAFinishedRun) {
   EXPECT_NE(err.find("Found new checkpoint at"), std::string::npos) << err;
   EXPECT_NE(err.find("Global Step = 3"), std::string::npos) << err;
   EXPECT_EQ(ReadScalarSeries(JoinPath(JoinPath(dir_, "ev"), "eval")).at("loss").size(), 1u);
+}
+
+// The workstation pattern: one trainer and two eval jobs on the same run directory at the
+// same time. Retention keeps 2 checkpoints, so the evals race with deletions. Everyone
+// exits 0, each eval job writes its own events file, every evaluated step is a real
+// checkpoint step, and the trainer's result equals a run with nobody beside it.
+TEST_F(TrainToolTest, TwoEvalJobsBesideATrainer) {
+  auto flags = Flags("busy", 40);
+  flags.push_back("--num_checkpoints=2");
+  std::string err;
+  auto alone = Flags("alone", 40);
+  alone.push_back("--num_checkpoints=2");
+  ASSERT_EQ(Run(train_, alone, &err), 0) << err;
+  const pid_t trainer = Spawn(train_, flags, JoinPath(dir_, "busy_train.txt"));
+  std::vector<pid_t> evals;
+  for (int i = 0; i < 2; ++i)
+    evals.push_back(Spawn(eval_,
+                          {"--run_dir=" + JoinPath(dir_, "busy"), "--sequence_example_file=" + data_,
+                           "--config=basic_rnn", "--hparams=batch_size=4,rnn_layer_sizes=[8],dropout_keep_prob=0.5",
+                           "--eval_interval_secs=0", "--eval_timeout_secs=3", "--device=cpu",
+                           "--num_threads=1"},
+                          JoinPath(dir_, "busy_eval" + std::to_string(i) + ".txt")));
+  int status = 0;
+  waitpid(trainer, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << ReadFileToString(JoinPath(dir_, "busy_train.txt"));
+  for (size_t i = 0; i < evals.size(); ++i) {
+    waitpid(evals[i], &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << ReadFileToString(JoinPath(dir_, "busy_eval" + std::to_string(i) + ".txt"));
+  }
+  const std::string eval_dir = JoinPath(JoinPath(dir_, "busy"), "eval");
+  EXPECT_EQ(ListEventFiles(eval_dir).size(), 2u);
+  const auto losses = ReadScalarSeries(eval_dir).at("loss");
+  EXPECT_GE(losses.size(), 2u);
+  for (const auto& [step, loss] : losses) {
+    EXPECT_GE(step, 0);
+    EXPECT_LE(step, 40);
+    EXPECT_TRUE(std::isfinite(loss));
+  }
+  std::string why;
+  EXPECT_TRUE(testing::SameTensors(ReadCheckpointV2(LatestCheckpoint(TrainDir("alone"))),
+                                   ReadCheckpointV2(LatestCheckpoint(TrainDir("busy"))), &why))
+      << why;
 }
 
 }  // namespace
