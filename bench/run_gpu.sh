@@ -105,6 +105,14 @@ elif [ -z "${ATTN_BIN}" ] || [ -z "${MODEL_BIN}" ]; then
 else
   run_bench_at attention_bench "${ATTN_BIN}" --out="${OUT_DIR}/attention_bench.json"
   run_bench_at model_bench_cuda "${MODEL_BIN}" --device=cuda --out="${OUT_DIR}/model_bench_cuda.json"
+  # Whole training steps (input thread, clipping, Adam) on the GPU, Nottingham per config.
+  TRAIN_BIN=$(find_bin train_bench)
+  if [ -n "${TRAIN_BIN}" ]; then
+    run_bench_at train_bench_cuda "${TRAIN_BIN}" --device=cuda --steps=20 \
+      --scratch_dir="${OUT_DIR}/train_data" --out="${OUT_DIR}/train_bench_cuda.json"
+  else
+    note "bench train_bench: FAILED (not built)"; BENCH_STATUS=1
+  fi
   # The same step on this machine's CPU, for the ratio (off by default: minutes at T = 512).
   if [ "${MODEL_BENCH_CPU:-0}" = 1 ]; then
     run_bench_at model_bench_cpu "${MODEL_BIN}" --device=cpu --out="${OUT_DIR}/model_bench_cpu.json"
