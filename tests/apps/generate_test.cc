@@ -17,6 +17,8 @@
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/tf_checkpoint.h"
+#include "apps/lib/run_config.h"
+#include "models/model_checkpoint.h"
 #include "data/melody_extractor.h"
 #include "data/midi_reader.h"
 #include "data/midi_writer.h"
@@ -292,6 +294,51 @@ TEST(GenerateBundleTest, SavedBundleReadsBackExactly) {
     ASSERT_EQ(back.params.name(i), params.name(i));
     EXPECT_EQ(back.params.at(i).ToVector(), params.at(i).ToVector()) << params.name(i);
   }
+}
+
+// Generation from a run directory that remembers its config (run_config.json): no --config
+// needed, the stored hparams build the network, and --hparams that contradict them are refused.
+TEST(GenerateRunDirTest, UsesTheStoredConfig) {
+  const std::string run = MakeTempDir("generate_run_dir");
+  const std::string train = JoinPath(run, "train");
+  MakeDirectories(train);
+  ConfigFlags cf;
+  cf.config = "attention_rnn";
+  cf.hparams = "rnn_layer_sizes=[10,6],attn_length=3";
+  const MelodyRnnConfig config = MelodyRnnConfigFromFlags(cf);
+  WriteRunConfig(train, RunConfigOf(cf, config));
+  ModelLayout layout = ModelLayout::Build(ModelShape::From(config.sizes, ModelHParamsFrom(config.hparams)));
+  Parameters params(layout);
+  params.InitializeRandom(4);
+  TensorMap tensors;
+  AddParameters(params, "", &tensors);
+  WriteCheckpointV2(JoinPath(train, "model.ckpt-10"), tensors);
+  WriteCheckpointStateFile(train, {"model.ckpt-10", {"model.ckpt-10"}});
+
+  GenerateFlags f;
+  f.run_dir = run;
+  f.output_dir = JoinPath(run, "generated");
+  f.num_outputs = 2;
+  f.num_steps = 32;
+  f.seed = 3;
+  f.seed_given = true;
+  RunGenerateTool(f);
+  EXPECT_EQ(FilesIn(f.output_dir).size(), 2u);
+  f.config.hparams = "rnn_layer_sizes=[10,7]";
+  EXPECT_THROW(RunGenerateTool(f), Error);
+  // A checkpoint for another network is refused naming the variable.
+  f.config.hparams = "";
+  f.run_dir = "";
+  f.checkpoint_file = JoinPath(train, "model.ckpt-10");
+  f.config.config = "basic_rnn";
+  try {
+    RunGenerateTool(f);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.ckpt-10"), std::string::npos) << e.what();
+  }
+  f.checkpoint_file = JoinPath(train, "model.ckpt-99");
+  EXPECT_THROW(RunGenerateTool(f), Error);
 }
 
 }  // namespace
