@@ -43,6 +43,57 @@ std::string MidiNoteSequenceId(const std::string& collection_name, const std::st
 
 namespace {
 
+// Length of the valid UTF-8 sequence starting at s[i] (as protobuf checks proto3 strings:
+// shortest form, no surrogates, at most U+10FFFF), or 0 if it is not one.
+size_t Utf8SequenceLength(const std::string& s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char b0 = byte(i);
+  if (b0 < 0x80) return 1;
+  size_t length;
+  unsigned char low = 0x80, high = 0xbf;  // allowed range of the second byte
+  if (b0 >= 0xc2 && b0 <= 0xdf) {
+    length = 2;
+  } else if (b0 >= 0xe0 && b0 <= 0xef) {
+    length = 3;
+    if (b0 == 0xe0) low = 0xa0;   // overlong
+    if (b0 == 0xed) high = 0x9f;  // surrogates
+  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+    length = 4;
+    if (b0 == 0xf0) low = 0x90;   // overlong
+    if (b0 == 0xf4) high = 0x8f;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + length > s.size()) return 0;
+  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
+  for (size_t k = 2; k < length; ++k)
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) return 0;
+  return length;
+}
+
+}  // namespace
+
+std::string EscapeInvalidUtf8(const std::string& bytes) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size());
+  for (size_t i = 0; i < bytes.size();) {
+    const size_t length = Utf8SequenceLength(bytes, i);
+    if (length > 0) {
+      out.append(bytes, i, length);
+      i += length;
+    } else {
+      const unsigned char b = static_cast<unsigned char>(bytes[i++]);
+      out += "\\x";
+      out.push_back(hex[b >> 4]);
+      out.push_back(hex[b & 15]);
+    }
+  }
+  return out;
+}
+
+namespace {
+
 // ---- walk ----------------------------------------------------------------------------
 
 // One step of the walk, in the order the reference would log/convert it.
@@ -176,8 +227,11 @@ Outcome ConvertMidiFile(const WalkItem& item, const std::string& collection_name
       out.error = e.what();
       return out;
     }
-    sequence.set_id(MidiNoteSequenceId(collection_name, item.filename));
-    sequence.set_filename(item.filename);
+    // Proto3 strings must be UTF-8 (a record with other bytes parses nowhere): a name
+    // that is not is stored with its invalid bytes escaped, and the id hashes that form.
+    const std::string filename = EscapeInvalidUtf8(item.filename);
+    sequence.set_id(MidiNoteSequenceId(collection_name, filename));
+    sequence.set_filename(filename);
     sequence.set_collection_name(collection_name);
     out.record = SerializeDeterministic(sequence);
     out.ok = true;
@@ -293,7 +347,7 @@ ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options) {
   ConvertDirResult result;
   result.num_threads = ResolveThreads(options.num_threads);
   // As in the reference: the base name of the path as given, so "data/" gives "".
-  const std::string collection_name = Basename(input_dir);
+  const std::string collection_name = EscapeInvalidUtf8(Basename(input_dir));
 
   // Open the output first so an unwritable destination fails before any work.
   MakeDirectories(Dirname(output_file));
@@ -328,6 +382,12 @@ ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options) {
           if (outcome.ok) {
             writer.Write(outcome.record);
             ++result.converted;
+            if (EscapeInvalidUtf8(item.filename) != item.filename) {
+              ++result.escaped_names;
+              LOG(WARNING) << "The name of " << item.path
+                           << " is not valid UTF-8; it is stored as "
+                           << EscapeInvalidUtf8(item.filename);
+            }
             LOG(INFO) << "Converted MIDI file " << item.path << ".";
           } else if (outcome.unparsable) {
             LOG(WARNING) << "Could not parse MIDI file " << item.path
@@ -351,8 +411,13 @@ ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options) {
   if (::stat(output_file.c_str(), &st) == 0) result.output_bytes = static_cast<uint64_t>(st.st_size);
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  LOG(INFO) << "Converted " << result.converted << " file(s), " << result.failed
-            << " failed, in " << result.seconds << " s; wrote " << output_file << ".";
+  LOG(INFO) << "Converted " << result.converted << " file(s)"
+            << (result.escaped_names
+                    ? " (" + std::to_string(result.escaped_names) +
+                          " stored under a name with its non-UTF-8 bytes escaped)"
+                    : std::string())
+            << ", " << result.failed << " failed, in " << result.seconds << " s; wrote "
+            << output_file << ".";
   return result;
 }
 

@@ -30,6 +30,7 @@ struct ConvertDirFailure {
 
 struct ConvertDirResult {
   int64_t converted = 0;                    // records written
+  int64_t escaped_names = 0;                // of those, stored under an escaped name
   int64_t failed = 0;                       // == failures.size()
   std::vector<ConvertDirFailure> failures;  // in walk order
   std::vector<std::string> no_converter;    // entries with no converter, in walk order
@@ -45,6 +46,15 @@ struct ConvertDirResult {
 // num_threads is out of range or a thread cannot be started (nothing is left at
 // output_file then).
 ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options);
+
+// Names that are not UTF-8 (e.g. Latin-1 "caf\xe9.mid" from an old archive) cannot go
+// into a NoteSequence as they are: proto3 strings must be valid UTF-8, and no parser
+// accepts a record holding other bytes. Such a file is still converted (no tune is
+// lost); its `filename` is the name with each byte that is not part of a valid UTF-8
+// sequence written as \xHH (lower-case hex, Python's "backslashreplace"), its `id`
+// hashes that stored form, and a warning names it. The collection name (the input
+// directory's base name) is escaped the same way. Valid UTF-8 passes unchanged.
+std::string EscapeInvalidUtf8(const std::string& bytes);
 
 // "/id/midi/<collection_name>/<lower-case hex SHA-1 of filename>".
 std::string MidiNoteSequenceId(const std::string& collection_name, const std::string& filename);

@@ -242,6 +242,67 @@ TEST(DataToolsStaleFilesTest, SuccessfulRunsRemoveTheirOwnStaleTemporaryFiles) {
   EXPECT_TRUE(TempFilesIn(out).empty());
 }
 
+// ---- point 1: file names that are not UTF-8 -----------------------------------------
+
+TEST(NonUtf8NamesTest, InvalidBytesAreEscapedValidUtf8IsKept) {
+  // Hand-made cases of the UTF-8 rules (RFC 3629) protobuf applies to proto3 strings.
+  const std::pair<std::string, std::string> cases[] = {
+      {"plain.mid", "plain.mid"},
+      {"caf\xc3\xa9.mid", "caf\xc3\xa9.mid"},                // é, valid
+      {"\xf0\x9f\x8e\xb5.mid", "\xf0\x9f\x8e\xb5.mid"},      // U+1F3B5, valid
+      {"back\\slash.mid", "back\\slash.mid"},                // valid, unchanged
+      {"caf\xe9.mid", "caf\\xe9.mid"},                       // Latin-1 é
+      {"\xc0\xaf", "\\xc0\\xaf"},                            // overlong '/'
+      {"\xed\xa0\x80", "\\xed\\xa0\\x80"},                   // a UTF-16 surrogate
+      {"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"},          // above U+10FFFF
+      {"\xe2\x82", "\\xe2\\x82"},                            // cut short
+      {"\xe2\x82\xac\xff", "\xe2\x82\xac\\xff"},             // € then a stray byte
+  };
+  for (const auto& [raw, stored] : cases) {
+    EXPECT_EQ(EscapeInvalidUtf8(raw), stored) << raw;
+    // The stored form is something every parser accepts.
+    magenta::NoteSequence ns;
+    ns.set_filename(EscapeInvalidUtf8(raw));
+    magenta::NoteSequence back;
+    EXPECT_NO_THROW(ParseProtoOrThrow(SerializeDeterministic(ns), &back, "escaped name")) << stored;
+  }
+}
+
+TEST(NonUtf8NamesTest, SuchFilesAreConvertedIntoRecordsThatParse) {
+  MELODY_REQUIRE_SHARED("golden/convert_dir/tree/a.mid");
+  FLAGS_minloglevel = google::GLOG_ERROR;
+  const std::string midi = ReadFileToString(SharedPath("golden/convert_dir/tree/a.mid"));
+  const std::string dir = MakeTempDir("non_utf8");
+  const std::string input = dir + "/songs\xff";  // the collection name is not UTF-8 either
+  MakeDirectories(input + "/sub\xfe");
+  WriteFileAtomically(input + "/caf\xe9.mid", midi);
+  WriteFileAtomically(input + "/ok.mid", midi);
+  WriteFileAtomically(input + "/sub\xfe/x.mid", midi);
+  ConvertDirOptions options;
+  options.input_dir = input;
+  options.output_file = dir + "/out.tfrecord";
+  options.recursive = true;
+  const ConvertDirResult result = ConvertDirToNoteSequences(options);
+  EXPECT_EQ(result.converted, 3);
+  EXPECT_EQ(result.escaped_names, 2);
+  EXPECT_EQ(result.failed, 0);
+  const std::vector<std::string> records = ReadTFRecordFile(options.output_file);
+  ASSERT_EQ(records.size(), 3u);
+  std::vector<std::string> filenames;
+  for (const std::string& record : records) {
+    magenta::NoteSequence ns;
+    ASSERT_NO_THROW(ParseProtoOrThrow(record, &ns, "record"));
+    EXPECT_EQ(ns.collection_name(), "songs\\xff");
+    EXPECT_EQ(ns.id(), "/id/midi/songs\\xff/" + testing::Sha1Hex(ns.filename()));
+    filenames.push_back(ns.filename());
+  }
+  EXPECT_EQ(filenames, (std::vector<std::string>{"caf\\xe9.mid", "ok.mid", "sub\\xfe/x.mid"}));
+  // And the dataset tool reads every one of them.
+  CreateDatasetOptions dataset;
+  dataset.log_progress = false;
+  EXPECT_EQ(CreateDatasetFromRecords(records, dataset).inputs_processed, 3);
+}
+
 // ---- point 2: threads ---------------------------------------------------------------
 
 TEST(ThreadLimitTest, NumThreadsAboveTheLimitIsRefusedNamingIt) {
