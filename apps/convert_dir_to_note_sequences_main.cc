@@ -20,6 +20,9 @@ DEFINE_string(log, "INFO",
 DEFINE_int32(num_threads, 0,
              "Threads that parse MIDI files (0 = all cores; at most 256). The output does not "
              "depend on it.");
+DEFINE_int32(max_midi_file_mb, 64,
+             "MIDI files larger than this many MiB (1..4096) are skipped with a warning; it "
+             "bounds the memory one file can take (see the README).");
 
 namespace {
 
@@ -33,7 +36,7 @@ int main(int argc, char** argv) {
   gflags::SetUsageMessage(
       "Converts MIDI files in a directory into one TFRecord of NoteSequence protos.\n"
       "  convert_dir_to_note_sequences --input_dir=DIR --output_file=FILE "
-      "[--recursive] [--num_threads=N] [--log=LEVEL]");
+      "[--recursive] [--num_threads=N] [--max_midi_file_mb=64] [--log=LEVEL]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   // Ctrl-C, kill and a closed terminal remove the partly written output.
   melody::InstallTempFileCleanupOnSignals();
@@ -48,11 +51,16 @@ int main(int argc, char** argv) {
     return Fail("--num_threads must be between 0 (all cores) and " +
                 std::to_string(melody::kMaxConvertThreads) + ", got " + std::to_string(FLAGS_num_threads));
 
+  if (FLAGS_max_midi_file_mb < 1 || FLAGS_max_midi_file_mb > 4096)
+    return Fail("--max_midi_file_mb must be between 1 and 4096, got " +
+                std::to_string(FLAGS_max_midi_file_mb));
+
   melody::ConvertDirOptions options;
   options.input_dir = FLAGS_input_dir;
   options.output_file = FLAGS_output_file;
   options.recursive = FLAGS_recursive;
   options.num_threads = FLAGS_num_threads;
+  options.max_file_bytes = static_cast<uint64_t>(FLAGS_max_midi_file_mb) << 20;
   try {
     melody::ConvertDirToNoteSequences(options);  // logs its own summary
   } catch (const std::exception& e) {

@@ -1,8 +1,10 @@
 #include "apps/lib/convert_dir.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <glog/logging.h>
 
@@ -206,18 +208,80 @@ class DirectoryWalker {
 
 struct Outcome {
   std::string record;  // serialized NoteSequence when ok
-  std::string error;   // otherwise
+  std::string error;   // otherwise: why it failed, or why it was skipped
   bool ok = false;
   bool unparsable = false;
+  bool skipped = false;  // not handed to the converter: not a regular file, too large
   uint64_t input_bytes = 0;
 };
 
-Outcome ConvertMidiFile(const WalkItem& item, const std::string& collection_name) {
+const char* FileTypeName(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// The bytes of a regular file of at most `max_bytes`. Returns false with *why set for
+// anything else (a device, FIFO or socket is never read: /dev/zero never ends and a FIFO
+// may block forever). A directory throws, as in the reference's read.
+bool ReadRegularFile(const std::string& path, uint64_t max_bytes, std::string* bytes,
+                     std::string* why) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    MELODY_FAIL() << "cannot open for reading: " << std::strerror(errno);
+  // A directory with a MIDI-like name reaches here, as in the reference; say so plainly.
+  if (S_ISDIR(st.st_mode)) MELODY_FAIL() << "is a directory, not a MIDI file";
+  if (!S_ISREG(st.st_mode)) {
+    *why = std::string("is ") + FileTypeName(st.st_mode) + ", not a regular file";
+    return false;
+  }
+  // O_NONBLOCK: should the entry have become a FIFO since the stat, opening it must not
+  // wait for a writer.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) MELODY_FAIL() << "cannot open for reading: " << std::strerror(errno);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    *why = std::string("is ") + FileTypeName(st.st_mode) + ", not a regular file";
+    return false;
+  }
+  auto too_large = [&](uint64_t size) {
+    *why = "is " + std::to_string(size) + " bytes, larger than the limit of " +
+           std::to_string(max_bytes) + " bytes (--max_midi_file_mb)";
+    return false;
+  };
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) return too_large(st.st_size);
+  bytes->resize(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  // Read to the end, but never past the limit, should the file grow meanwhile.
+  for (;;) {
+    if (done == bytes->size()) {
+      if (done > max_bytes) return too_large(done);
+      bytes->resize(done + std::min<uint64_t>(1 << 16, max_bytes + 1 - done));
+    }
+    const ssize_t n = ::read(fd, &(*bytes)[done], bytes->size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) MELODY_FAIL() << "read error: " << std::strerror(errno);
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  bytes->resize(done);
+  return true;
+}
+
+Outcome ConvertMidiFile(const WalkItem& item, const std::string& collection_name,
+                        uint64_t max_file_bytes) {
   Outcome out;
   try {
-    // A directory with a MIDI-like name reaches here, as in the reference; say so plainly.
-    if (IsDirectory(item.path)) MELODY_FAIL() << "is a directory, not a MIDI file";
-    std::string bytes = ReadFileToString(item.path);
+    std::string bytes;
+    if (!ReadRegularFile(item.path, max_file_bytes, &bytes, &out.error)) {
+      out.skipped = true;
+      return out;
+    }
     out.input_bytes = bytes.size();
     magenta::NoteSequence sequence;
     try {
@@ -247,9 +311,10 @@ Outcome ConvertMidiFile(const WalkItem& item, const std::string& collection_name
 class OrderedConverter {
  public:
   OrderedConverter(const std::vector<const WalkItem*>& tasks, std::string collection_name,
-                   int num_threads)
+                   int num_threads, uint64_t max_file_bytes)
       : tasks_(tasks),
         collection_name_(std::move(collection_name)),
+        max_file_bytes_(max_file_bytes),
         slots_(tasks.size()),
         window_(std::max<size_t>(64, 8 * static_cast<size_t>(num_threads))) {
     for (int i = 0; i < num_threads; ++i) {
@@ -303,7 +368,7 @@ class OrderedConverter {
         if (stopping_ || next_ >= tasks_.size()) return;
         index = next_++;
       }
-      Outcome outcome = ConvertMidiFile(*tasks_[index], collection_name_);
+      Outcome outcome = ConvertMidiFile(*tasks_[index], collection_name_, max_file_bytes_);
       {
         std::lock_guard<std::mutex> lock(mutex_);
         slots_[index] = std::move(outcome);
@@ -314,6 +379,7 @@ class OrderedConverter {
 
   const std::vector<const WalkItem*>& tasks_;
   const std::string collection_name_;
+  const uint64_t max_file_bytes_;
   std::vector<std::optional<Outcome>> slots_;
   const size_t window_;
   std::mutex mutex_;
@@ -361,7 +427,8 @@ ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options) {
             << result.num_threads << " thread(s).";
 
   {
-    OrderedConverter converter(tasks, collection_name, result.num_threads);
+    OrderedConverter converter(tasks, collection_name, result.num_threads,
+                               options.max_file_bytes);
     size_t next_task = 0;
     for (const WalkItem& item : items) {
       switch (item.kind) {
@@ -389,6 +456,9 @@ ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options) {
                            << EscapeInvalidUtf8(item.filename);
             }
             LOG(INFO) << "Converted MIDI file " << item.path << ".";
+          } else if (outcome.skipped) {
+            LOG(WARNING) << "Skipping " << item.path << ": it " << outcome.error << ".";
+            result.skipped.push_back({item.path, outcome.error});
           } else if (outcome.unparsable) {
             LOG(WARNING) << "Could not parse MIDI file " << item.path
                          << ". It will be skipped. Error was: " << outcome.error;
@@ -416,7 +486,8 @@ ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options) {
                     ? " (" + std::to_string(result.escaped_names) +
                           " stored under a name with its non-UTF-8 bytes escaped)"
                     : std::string())
-            << ", " << result.failed << " failed, in " << result.seconds << " s; wrote "
+            << ", " << result.failed << " failed, " << result.skipped.size()
+            << " skipped (not a regular file, or too large), in " << result.seconds << " s; wrote "
             << output_file << ".";
   return result;
 }

@@ -13,10 +13,16 @@ namespace melody {
 // most this many.
 constexpr int kMaxConvertThreads = 256;
 
+constexpr uint64_t kDefaultMaxMidiFileBytes = uint64_t{64} << 20;  // 64 MiB
+
 struct ConvertDirOptions {
   std::string input_dir;    // `~` is expanded; its base name (as given) is the collection
   std::string output_file;  // `~` is expanded; parent created; replaced atomically
   bool recursive = false;   // descend into sub-directories (after the parent's files)
+  // MIDI files larger than this are skipped unread (with a warning). Real MIDI files are
+  // rarely more than a few MB; the limit bounds the memory one file can cost (README,
+  // "Data tools": up to about 40 bytes per byte of a file of dense notes).
+  uint64_t max_file_bytes = kDefaultMaxMidiFileBytes;
   int num_threads = 0;      // parsing threads, 0..kMaxConvertThreads; 0 = all cores.
                             // Output does not depend on it.
 };
@@ -28,12 +34,20 @@ struct ConvertDirFailure {
   bool unparsable;     // true: the MIDI converter rejected the bytes; false: other error
 };
 
+// A MIDI-named entry that was not read: a device, FIFO or socket (only regular files
+// are read, through links too), or a file over ConvertDirOptions::max_file_bytes.
+struct ConvertDirSkipped {
+  std::string path;
+  std::string reason;
+};
+
 struct ConvertDirResult {
   int64_t converted = 0;                    // records written
   int64_t escaped_names = 0;                // of those, stored under an escaped name
   int64_t failed = 0;                       // == failures.size()
   std::vector<ConvertDirFailure> failures;  // in walk order
   std::vector<std::string> no_converter;    // entries with no converter, in walk order
+  std::vector<ConvertDirSkipped> skipped;   // MIDI-named entries not read, in walk order
   uint64_t input_bytes = 0;                 // bytes of the converted MIDI files
   uint64_t output_bytes = 0;                // size of the TFRecord file
   int num_threads = 0;                      // parsing threads used

@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 #include <cstdio>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <thread>
@@ -421,6 +424,89 @@ TEST(ThreadLimitTest, ThreadThatCannotStartIsAClearErrorInBothTools) {
         << ReadFileToString(dir + "/tool.log");
     EXPECT_TRUE(TempFilesIn(dir).empty());
   }
+}
+
+// ---- point 6: only regular files, of bounded size ---------------------------------
+
+// A FIFO, a link to /dev/zero and a socket named like MIDI files are skipped (not read:
+// the FIFO would block, /dev/zero never ends); files over the size limit are skipped
+// unread; a link to a regular file is still followed.
+TEST(RegularFilesOnlyTest, DevicesFifosSocketsAndHugeFilesAreSkippedWithTheReason) {
+  MELODY_REQUIRE_SHARED("golden/convert_dir/tree/a.mid");
+  FLAGS_minloglevel = google::GLOG_ERROR;
+  const std::string midi = ReadFileToString(SharedPath("golden/convert_dir/tree/a.mid"));
+  const std::string dir = MakeTempDir("regular_files");
+  const std::string input = dir + "/in";
+  MakeDirectories(input);
+  WriteFileAtomically(input + "/a.mid", midi);
+  ASSERT_EQ(::symlink((input + "/a.mid").c_str(), (input + "/b_link.mid").c_str()), 0);
+  ASSERT_EQ(::mkfifo((input + "/c_fifo.mid").c_str(), 0600), 0);
+  ASSERT_EQ(::symlink("/dev/zero", (input + "/d_zero.mid").c_str()), 0);
+  const int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const std::string socket_path = input + "/e_socket.mid";
+  ASSERT_LT(socket_path.size(), sizeof address.sun_path);
+  std::strcpy(address.sun_path, socket_path.c_str());
+  ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  // Over the default limit by one byte (sparse: costs no disk).
+  const int big = ::open((input + "/f_big.mid").c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(big, 0);
+  ASSERT_EQ(::ftruncate(big, static_cast<off_t>(kDefaultMaxMidiFileBytes + 1)), 0);
+  ::close(big);
+
+  ConvertDirOptions options;
+  options.input_dir = input;
+  options.output_file = dir + "/out.tfrecord";
+  const ConvertDirResult result = ConvertDirToNoteSequences(options);
+  ::close(sock);
+  EXPECT_EQ(result.converted, 2);  // a.mid and the link to it
+  EXPECT_EQ(result.failed, 0);
+  ASSERT_EQ(result.skipped.size(), 4u);
+  const char* expected[][2] = {{"c_fifo.mid", "is a FIFO, not a regular file"},
+                               {"d_zero.mid", "is a character device, not a regular file"},
+                               {"e_socket.mid", "is a socket, not a regular file"},
+                               {"f_big.mid", "larger than the limit of 67108864 bytes"}};
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(result.skipped[i].path, input + "/" + expected[i][0]);
+    EXPECT_NE(result.skipped[i].reason.find(expected[i][1]), std::string::npos)
+        << result.skipped[i].reason;
+  }
+  EXPECT_EQ(result.input_bytes, 2 * midi.size());
+  EXPECT_EQ(ReadTFRecordFile(options.output_file).size(), 2u);
+}
+
+TEST(RegularFilesOnlyTest, SizeLimitIsInclusive) {
+  MELODY_REQUIRE_SHARED("golden/convert_dir/tree/a.mid");
+  FLAGS_minloglevel = google::GLOG_ERROR;
+  const std::string midi = ReadFileToString(SharedPath("golden/convert_dir/tree/a.mid"));
+  const std::string dir = MakeTempDir("regular_files");
+  MakeDirectories(dir + "/in");
+  WriteFileAtomically(dir + "/in/a.mid", midi);
+  ConvertDirOptions options;
+  options.input_dir = dir + "/in";
+  options.output_file = dir + "/out.tfrecord";
+  options.max_file_bytes = midi.size();
+  EXPECT_EQ(ConvertDirToNoteSequences(options).converted, 1);
+  options.max_file_bytes = midi.size() - 1;
+  const ConvertDirResult result = ConvertDirToNoteSequences(options);
+  EXPECT_EQ(result.converted, 0);
+  ASSERT_EQ(result.skipped.size(), 1u);
+  EXPECT_NE(result.skipped[0].reason.find("is " + std::to_string(midi.size()) + " bytes"),
+            std::string::npos) << result.skipped[0].reason;
+}
+
+TEST(RegularFilesOnlyTest, BinaryChecksTheSizeFlag) {
+  SKIP_UNLESS_BUILT("convert_dir_to_note_sequences");
+  const std::string dir = MakeTempDir("regular_files");
+  std::string log;
+  EXPECT_EQ(ExitCode(RunTool("convert_dir_to_note_sequences",
+                             {"--input_dir=" + dir, "--output_file=" + dir + "/o.tfrecord",
+                              "--max_midi_file_mb=0"},
+                             dir, &log)),
+            1);
+  EXPECT_NE(log.find("--max_midi_file_mb must be between 1 and 4096"), std::string::npos) << log;
 }
 
 // ---- point 3: the dataset pair is replaced together --------------------------------
