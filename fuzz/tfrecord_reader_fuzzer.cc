@@ -1,5 +1,5 @@
 // libFuzzer target for the TFRecord reader (core/tfrecord.h), which reads files: each
-// input is written to a per-process scratch file.
+// input is written to a per-process scratch file that has no name left on disk.
 //  1. The input as a TFRecord file: reading must succeed or throw melody::Error; every
 //     record is then offered to the NoteSequence and SequenceExample parsers.
 //  2. The input cut into payloads (each prefixed by a length byte), framed with
@@ -24,20 +24,50 @@
 
 namespace {
 
-const std::string& ScratchPath() {
-  static const std::string path = [] {
+// The scratch file is created with a unique name and unlinked at once; the reader opens
+// it again through /proc/self/fd, so nothing is left in /dev/shm however the fuzzer ends
+// (-max_total_time, a crash, a kill). Without /proc it keeps its name and is removed at
+// exit.
+class ScratchFile {
+ public:
+  ScratchFile() {
     const char* dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    return std::string(dir) + "/melody_tfrecord_fuzz_" + std::to_string(getpid()) + ".tfrecord";
-  }();
-  return path;
-}
+    std::string name = std::string(dir) + "/melody_tfrecord_fuzz_XXXXXX";
+    fd_ = mkstemp(name.data());
+    if (fd_ < 0) std::abort();
+    const std::string by_fd = "/proc/self/fd/" + std::to_string(fd_);
+    if (access(by_fd.c_str(), R_OK) == 0 && unlink(name.c_str()) == 0) {
+      path_ = by_fd;
+    } else {
+      path_ = name;
+      std::atexit([] { unlink(Get().named_path()); });
+    }
+  }
+  static ScratchFile& Get() {
+    static ScratchFile file;
+    return file;
+  }
+  const std::string& path() const { return path_; }
+  const char* named_path() const { return path_.c_str(); }
 
-void WriteScratch(const std::string& bytes) {
-  std::FILE* f = std::fopen(ScratchPath().c_str(), "wb");
-  if (!f) std::abort();
-  if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) std::abort();
-  std::fclose(f);
-}
+  void Write(const std::string& bytes) {
+    if (ftruncate(fd_, 0) != 0) std::abort();
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+      if (n <= 0) std::abort();
+      done += static_cast<size_t>(n);
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+};
+
+const std::string& ScratchPath() { return ScratchFile::Get().path(); }
+
+void WriteScratch(const std::string& bytes) { ScratchFile::Get().Write(bytes); }
 
 // Records of the scratch file, or false when the reader threw melody::Error.
 bool ReadScratch(std::vector<std::string>* records) {
