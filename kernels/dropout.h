@@ -3,7 +3,8 @@
 //   rate      = 1 - keep_prob                (double)
 //   scale     = float32(1 / (1 - rate))
 //   threshold = float32(rate)
-//   u         = PhiloxUniform(seed, c1 = step, c2 = layer, index)   (core/philox.h)
+//   u         = PhiloxUniformPacked(seed, c1 = step, c2 = layer, index)   (core/philox.h:
+//               four consecutive indices share one Philox call)
 //   keep      = u >= threshold
 //   y         = x · scale · (keep ? 1 : 0)    (TF's order: scale first, then the 0/1 mask)
 // For a layer output o [B, T, N] the element (b, t, u) uses index = (b·T + t)·N + u: a fresh

@@ -1,6 +1,8 @@
 // Fast CPU path of kernels/dropout.h. Each (batch row, step) is a contiguous run of N
-// elements with consecutive Philox indices; the per-element generator is inlined and
-// branch-free so the inner loop vectorizes, and rows are split over threads.
+// elements with consecutive Philox indices, so its draws come four per Philox call
+// (PhiloxUniformPackedRun); rows are split over threads.
+#include <vector>
+
 #include "core/philox.h"
 #include "kernels/cpu/dropout_cpu.h"
 #include "kernels/cpu/parallel_for.h"
@@ -34,9 +36,11 @@ void DropoutApply(Context& ctx, const float* src, const DropoutConfig& config,
   ForEachRow(ctx, view, [&](int64_t offset, uint64_t base) {
     const float* in = src + offset;
     float* out = dst + offset;
+    thread_local std::vector<float> draws;
+    draws.resize(static_cast<size_t>(n));
+    PhiloxUniformPackedRun(seed, c1, c2, base, n, draws.data());
     for (int64_t u = 0; u < n; ++u) {
-      const float draw = PhiloxUniform(seed, c1, c2, base + static_cast<uint64_t>(u));
-      const float keep = draw >= k.threshold ? 1.0f : 0.0f;
+      const float keep = draws[u] >= k.threshold ? 1.0f : 0.0f;
       out[u] = in[u] * k.scale * keep;
     }
   });
@@ -46,11 +50,10 @@ void DropoutMask(Context& ctx, const DropoutConfig& config, const DropoutConstan
                  const internal::DropoutView& view, float* mask) {
   const int64_t n = view.units;
   ForEachRow(ctx, view, [&](int64_t offset, uint64_t base) {
-    for (int64_t u = 0; u < n; ++u) {
-      const float draw =
-          PhiloxUniform(config.seed, config.step, config.layer, base + static_cast<uint64_t>(u));
-      mask[offset + u] = draw >= k.threshold ? 1.0f : 0.0f;
-    }
+    thread_local std::vector<float> draws;
+    draws.resize(static_cast<size_t>(n));
+    PhiloxUniformPackedRun(config.seed, config.step, config.layer, base, n, draws.data());
+    for (int64_t u = 0; u < n; ++u) mask[offset + u] = draws[u] >= k.threshold ? 1.0f : 0.0f;
   });
 }
 

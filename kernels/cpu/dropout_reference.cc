@@ -22,7 +22,7 @@ void DropoutForward(const Tensor& x, const DropoutConfig& config, Tensor* y) {
           out[i] = in[i];
           continue;
         }
-        const float draw = PhiloxUniform(config.seed, config.step, config.layer,
+        const float draw = PhiloxUniformPacked(config.seed, config.step, config.layer,
                                          static_cast<uint64_t>(i));
         const T keep = draw >= k.threshold ? T(1) : T(0);
         out[i] = in[i] * static_cast<T>(k.scale) * keep;

@@ -1,4 +1,4 @@
-// CUDA twin of kernels/dropout.h: the same PhiloxUniform (core/philox.h is host/device),
+// CUDA twin of kernels/dropout.h: the same PhiloxUniformPacked (core/philox.h is host/device),
 // the same float32 comparison and the same multiplication order as the CPU, so masks and
 // outputs are bit-identical across devices.
 #include "core/cuda_check.h"
@@ -21,7 +21,7 @@ __global__ void DropoutApplyKernel(const float* src, uint64_t seed, uint32_t c1,
                                    float* dst) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i >= v.batch * v.steps * v.units) return;
-  const float draw = PhiloxUniform(seed, c1, c2, PhiloxIndex(v, i));
+  const float draw = PhiloxUniformPacked(seed, c1, c2, PhiloxIndex(v, i));
   const float keep = draw >= threshold ? 1.0f : 0.0f;
   // __fmul_rn: no contraction or reordering, same rounding as the CPU's two multiplies.
   dst[i] = __fmul_rn(__fmul_rn(src[i], scale), keep);
@@ -31,7 +31,7 @@ __global__ void DropoutMaskKernel(uint64_t seed, uint32_t c1, uint32_t c2, float
                                   internal::DropoutView v, float* mask) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i >= v.batch * v.steps * v.units) return;
-  mask[i] = PhiloxUniform(seed, c1, c2, PhiloxIndex(v, i)) >= threshold ? 1.0f : 0.0f;
+  mask[i] = PhiloxUniformPacked(seed, c1, c2, PhiloxIndex(v, i)) >= threshold ? 1.0f : 0.0f;
 }
 
 unsigned Blocks(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }

@@ -137,12 +137,15 @@ TEST_F(TrainToolTest, KilledRunsResumeToTheUninterruptedResult) {
   // Every loss any session logged equals the uninterrupted run's at that step (killed
   // sessions may lose their unflushed events; the last session's are all there).
   int compared = 0;
-  for (const auto& [step, loss] : ReadScalarSeries(TrainDir("killed")).at("loss")) {
+  std::string seen;
+  const auto killed_series = ReadScalarSeries(TrainDir("killed"));  // outlives the loop
+  for (const auto& [step, loss] : killed_series.at("loss")) {
+    seen += " " + std::to_string(step);
     if (!loss_at.count(step)) continue;
     EXPECT_EQ(loss, loss_at[step]) << "step " << step;
     ++compared;
   }
-  EXPECT_GE(compared, kSteps - resumed_from);
+  EXPECT_GE(compared, kSteps - resumed_from) << "steps logged:" << seen << "\n" << err;
 }
 
 TEST_F(TrainToolTest, SigtermWritesAFinalCheckpointAndExits143) {
