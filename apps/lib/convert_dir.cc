@@ -184,11 +184,27 @@ class DirectoryWalker {
         items_.push_back({WalkItem::kMidiFile, path, relative, ""});
       } else if (!IsOtherScoreName(path) && recursive_ && IsDirectory(path)) {
         subdirectories.push_back(relative);
+      } else if (std::string why; recursive_ && !IsOtherScoreName(path) && CannotLook(path, &why)) {
+        // Not "no converter": it may well be a directory we cannot open (a tree deeper
+        // than PATH_MAX, a loop of links); say what stopped us.
+        items_.push_back({WalkItem::kUnlistable, path, "", path + ": cannot open: " + why});
       } else {
         items_.push_back({WalkItem::kNoConverter, path, "", ""});
       }
     }
     for (const std::string& s : subdirectories) Visit(s);
+  }
+
+  // True (with the reason) when stat() of an existing entry fails for another reason
+  // than the entry being gone (a dangling link stays "no converter").
+  static bool CannotLook(const std::string& path, std::string* why) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 || errno == ENOENT) return false;
+    *why = std::strerror(errno);
+    if (errno == ENAMETOOLONG)
+      *why += " (the path is " + std::to_string(path.size()) +
+              " bytes: the directory tree is too deep to open)";
+    return true;
   }
 
   // Symbolic links can make a directory its own descendant; visit each directory once.

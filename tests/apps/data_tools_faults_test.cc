@@ -669,5 +669,36 @@ TEST(OutputsCheckedFirstTest, BinariesRefuseUnwritableOutputsBeforeReading) {
   EXPECT_EQ(log.find("bad.mid"), std::string::npos) << log;
 }
 
+// ---- point 7: smaller ones -----------------------------------------------------------
+
+// A tree deeper than PATH_MAX (made with mkdirat, one level at a time): the directory
+// that cannot be opened is reported with the reason, not as "no converter".
+TEST(SmallerFaultsTest, DirectoryTooDeepToOpenIsReportedAsSuch) {
+  FLAGS_minloglevel = google::GLOG_FATAL;
+  const std::string dir = MakeTempDir("too_deep");
+  MakeDirectories(dir + "/in");
+  const std::string level(200, 'd');
+  int fd = ::open((dir + "/in").c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(fd, 0);
+  for (int depth = 0; depth < 24; ++depth) {  // 24 * 201 bytes > 4096
+    ASSERT_EQ(::mkdirat(fd, level.c_str(), 0755), 0) << depth;
+    const int next = ::openat(fd, level.c_str(), O_RDONLY | O_DIRECTORY);
+    ::close(fd);
+    ASSERT_GE(next, 0) << depth;
+    fd = next;
+  }
+  ::close(fd);
+  ConvertDirOptions options;
+  options.input_dir = dir + "/in";
+  options.output_file = dir + "/out.tfrecord";
+  options.recursive = true;
+  const ConvertDirResult result = ConvertDirToNoteSequences(options);
+  EXPECT_TRUE(result.no_converter.empty()) << result.no_converter.size();
+  ASSERT_EQ(result.failures.size(), 1u);
+  EXPECT_NE(result.failures[0].reason.find("too deep to open"), std::string::npos)
+      << result.failures[0].reason;
+  EXPECT_GT(result.failures[0].path.size(), 4000u);
+}
+
 }  // namespace
 }  // namespace melody
