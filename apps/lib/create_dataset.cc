@@ -394,6 +394,44 @@ DatasetRun CreateDataset(const CreateDatasetFiles& files, const CreateDatasetOpt
   return run;
 }
 
+namespace {
+
+// The report's last column: for an input that gave no example, why, in words (the
+// counter columns cannot say it when no stage counted anything, e.g. drums only).
+std::string WhyNoExamples(const InputReport& r) {
+  if (r.examples > 0) return "";
+  if (r.pieces == 0) return "the sequence has no length (no notes or total_time 0): no pieces";
+  const StageStatistics& st = r.stage_stats;
+  const struct {
+    const Statistics& stats;
+    const char* counter;
+    const char* words;
+  } kReasons[] = {
+      {st.quantizer, "sequences_discarded_because_multiple_time_signatures",
+       "pieces with several time signatures"},
+      {st.quantizer, "sequences_discarded_because_multiple_tempos", "pieces with several tempos"},
+      {st.quantizer, "sequences_discarded_because_bad_time_signature",
+       "pieces with a bad time signature"},
+      {st.transposition, "skipped_due_to_range_exceeded", "pieces with pitches outside 0..127"},
+      {st.extractor, "non_integer_steps_per_bar", "pieces with a non-integer steps per bar"},
+      {st.extractor, "polyphonic_tracks_discarded", "polyphonic tracks"},
+      {st.extractor, "melodies_discarded_too_short", "melodies too short"},
+      {st.extractor, "melodies_discarded_too_few_pitches", "melodies with too few pitches"},
+      {st.extractor, "melodies_discarded_too_long", "melodies too long"},
+  };
+  std::string why;
+  for (const auto& reason : kReasons) {
+    const int64_t n = reason.stats.counter(reason.counter);
+    if (n > 0) why += (why.empty() ? "" : "; ") + std::string(reason.words) + ": " + std::to_string(n);
+  }
+  if (!why.empty()) return why;
+  // The extractor ran and found nothing to count: no note it could use.
+  if (st.extractor.HasCounter("polyphonic_tracks_discarded")) return "no melody: no non-drum notes";
+  return "no piece reached melody extraction";
+}
+
+}  // namespace
+
 std::string FormatInputReports(const std::vector<InputReport>& reports) {
   // Fixed columns: the stage counters that say why pieces or melodies were dropped.
   struct Column {
@@ -423,13 +461,13 @@ std::string FormatInputReports(const std::vector<InputReport>& reports) {
   std::ostringstream out;
   out << "record\tfilename\tid\tset\tpieces\texamples\tsteps";
   for (const Column& c : kColumns) out << '\t' << c.title;
-  out << '\n';
+  out << "\twhy_no_examples\n";
   for (const InputReport& r : reports) {
     out << r.record_index << '\t' << r.filename << '\t' << r.id << '\t'
         << (r.eval ? "eval" : "training") << '\t' << r.pieces << '\t' << r.examples << '\t'
         << r.steps;
     for (const Column& c : kColumns) out << '\t' << (r.stage_stats.*c.stage).counter(c.counter);
-    out << '\n';
+    out << '\t' << WhyNoExamples(r) << '\n';
   }
   return out.str();
 }

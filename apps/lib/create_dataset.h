@@ -82,7 +82,8 @@ struct CreateDatasetFiles {
 // the files).
 DatasetRun CreateDataset(const CreateDatasetFiles& files, const CreateDatasetOptions& options);
 
-// The --report text: a header line and one tab-separated line per input.
+// The --report text: a header line and one tab-separated line per input; the last
+// column, why_no_examples, says in words why an input gave no example (empty otherwise).
 std::string FormatInputReports(const std::vector<InputReport>& reports);
 
 }  // namespace melody

@@ -700,5 +700,44 @@ TEST(SmallerFaultsTest, DirectoryTooDeepToOpenIsReportedAsSuch) {
   EXPECT_GT(result.failures[0].path.size(), 4000u);
 }
 
+// The report says why an input gave nothing, also when no counter column does.
+TEST(SmallerFaultsTest, ReportSaysWhyAnInputGaveNoExample) {
+  auto sequence = [](const std::string& name, const std::function<void(magenta::NoteSequence*)>& edit) {
+    magenta::NoteSequence ns;
+    ParseProtoOrThrow(MelodicSequence(name), &ns, "scale");
+    edit(&ns);
+    return SerializeDeterministic(ns);
+  };
+  const std::vector<std::string> inputs = {
+      MelodicSequence("melodic.mid"),
+      sequence("drums.mid", [](magenta::NoteSequence* ns) {
+        for (auto& note : *ns->mutable_notes()) note.set_is_drum(true);
+      }),
+      sequence("empty.mid", [](magenta::NoteSequence* ns) {
+        ns->clear_notes();
+        ns->set_total_time(0);
+      }),
+      sequence("polyphonic.mid", [](magenta::NoteSequence* ns) {
+        for (auto& note : *ns->mutable_notes()) note.set_start_time(std::floor(note.start_time()));
+      }),
+      sequence("high.mid", [](magenta::NoteSequence* ns) { ns->mutable_notes(3)->set_pitch(130); }),
+  };
+  CreateDatasetOptions options;
+  options.log_progress = false;
+  options.eval_ratio = 0;
+  const std::string report = FormatInputReports(CreateDatasetFromRecords(inputs, options).reports);
+  std::vector<std::string> lines;
+  for (size_t start = 0, end; (end = report.find('\n', start)) != std::string::npos; start = end + 1)
+    lines.push_back(report.substr(start, end - start));
+  ASSERT_EQ(lines.size(), 6u) << report;
+  auto last_column = [](const std::string& line) { return line.substr(line.rfind('\t') + 1); };
+  EXPECT_EQ(last_column(lines[0]), "why_no_examples");
+  EXPECT_EQ(last_column(lines[1]), "");
+  EXPECT_EQ(last_column(lines[2]), "no melody: no non-drum notes");
+  EXPECT_EQ(last_column(lines[3]), "the sequence has no length (no notes or total_time 0): no pieces");
+  EXPECT_EQ(last_column(lines[4]), "polyphonic tracks: 1");
+  EXPECT_EQ(last_column(lines[5]), "pieces with pitches outside 0..127: 1");
+}
+
 }  // namespace
 }  // namespace melody
