@@ -4,13 +4,13 @@
 #include <cerrno>
 #include <cstdlib>
 #include <limits>
-#include <sstream>
 
 #include "core/file_util.h"
 #include "data/melody_extractor.h"
 #include "data/melody_squash.h"
 #include "data/midi_reader.h"
 #include "data/quantize.h"
+#include "models/hparams.h"
 
 namespace melody {
 
@@ -133,12 +133,10 @@ GenerationPlan PlanGeneration(const PrimerInput& primer, int64_t num_steps,
   const double start_time = last_end_time + seconds_per_step;
   const double end_time = total_seconds;
   if (start_time >= end_time) {
-    std::ostringstream message;
-    message.precision(17);
-    message << what << ": Priming sequence is longer than the total number of steps requested: "
-            << "Priming sequence length: " << start_time
-            << ", Generation length requested: " << total_seconds;
-    throw PrimerTooLongError(message.str());
+    // The reference formats the two seconds values with Python's repr.
+    throw PrimerTooLongError(what + ": Priming sequence is longer than the total number of steps "
+                             "requested: Priming sequence length: " + PythonFloatRepr(start_time) +
+                             ", Generation length requested: " + PythonFloatRepr(total_seconds));
   }
 
   // The generator's side (§4): tempo of the sequence itself, quantization, extraction.

@@ -63,7 +63,13 @@ TEST(GeneratePrimerTest, LeadingNoteOffsAndLaterStart) {
 }
 
 TEST(GeneratePrimerTest, PrimerTooLong) {
-  EXPECT_THROW(PlanGeneration(PrimerFromEvents({60}, 120.0), 2, "primer"), PrimerTooLongError);
+  try {
+    PlanGeneration(PrimerFromEvents({60}, 120.0), 2, "primer");
+    FAIL() << "expected an error";
+  } catch (const PrimerTooLongError& e) {
+    EXPECT_STREQ(e.what(), "primer: Priming sequence is longer than the total number of steps "
+                           "requested: Priming sequence length: 0.25, Generation length requested: 0.25");
+  }
   // 3 steps: start_time 0.25 < 0.375, but the round-up start step 3 leaves nothing.
   try {
     PlanGeneration(PrimerFromEvents({60}, 120.0), 3, "primer");
