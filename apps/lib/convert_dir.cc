@@ -94,6 +94,43 @@ std::string EscapeInvalidUtf8(const std::string& bytes) {
   return out;
 }
 
+std::string EscapeForLog(const std::string& text) {
+  static const char* hex = "0123456789abcdef";
+  auto escape_byte = [&](std::string* out, unsigned char b) {
+    *out += "\\x";
+    out->push_back(hex[b >> 4]);
+    out->push_back(hex[b & 15]);
+  };
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    const size_t length = Utf8SequenceLength(text, i);
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (length > 1) {
+      out.append(text, i, length);
+    } else if (length == 0) {
+      escape_byte(&out, c);  // not UTF-8
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\'') {
+      out += "\\'";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      escape_byte(&out, c);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+    i += length ? length : 1;
+  }
+  return out;
+}
+
+std::string QuoteForLog(const std::string& text) { return "'" + EscapeForLog(text) + "'"; }
+
 namespace {
 
 // ---- walk ----------------------------------------------------------------------------
@@ -129,7 +166,7 @@ bool IsOtherScoreName(const std::string& path) {
 // file system's order, which is not defined; sorting makes output reproducible.
 std::vector<std::string> ListSorted(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
-  if (!d) MELODY_FAIL() << dir << ": cannot list directory: " << std::strerror(errno);
+  if (!d) MELODY_FAIL() << QuoteForLog(dir) << ": cannot list directory: " << std::strerror(errno);
   std::vector<std::string> names;
   errno = 0;
   while (dirent* e = ::readdir(d)) {
@@ -138,7 +175,8 @@ std::vector<std::string> ListSorted(const std::string& dir) {
   }
   int err = errno;
   ::closedir(d);
-  if (err) MELODY_FAIL() << dir << ": error while listing directory: " << std::strerror(err);
+  if (err)
+    MELODY_FAIL() << QuoteForLog(dir) << ": error while listing directory: " << std::strerror(err);
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -168,7 +206,8 @@ class DirectoryWalker {
       names = ListSorted(dir);  // the top level must be listable: let the error out
     } else {
       try {
-        if (!FirstVisit(dir)) MELODY_FAIL() << dir << ": directory already visited (link cycle)";
+        if (!FirstVisit(dir))
+          MELODY_FAIL() << QuoteForLog(dir) << ": directory already visited (link cycle)";
         names = ListSorted(dir);
       } catch (const Error& e) {
         items_.push_back({WalkItem::kUnlistable, dir, "", e.what()});
@@ -187,7 +226,7 @@ class DirectoryWalker {
       } else if (std::string why; recursive_ && !IsOtherScoreName(path) && CannotLook(path, &why)) {
         // Not "no converter": it may well be a directory we cannot open (a tree deeper
         // than PATH_MAX, a loop of links); say what stopped us.
-        items_.push_back({WalkItem::kUnlistable, path, "", path + ": cannot open: " + why});
+        items_.push_back({WalkItem::kUnlistable, path, "", QuoteForLog(path) + ": cannot open: " + why});
       } else {
         items_.push_back({WalkItem::kNoConverter, path, "", ""});
       }
@@ -449,10 +488,10 @@ ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options) {
     for (const WalkItem& item : items) {
       switch (item.kind) {
         case WalkItem::kEnterDirectory:
-          LOG(INFO) << "Converting files in '" << item.path << "'.";
+          LOG(INFO) << "Converting files in " << QuoteForLog(item.path) << ".";
           break;
         case WalkItem::kNoConverter:
-          LOG(WARNING) << "Unable to find a converter for file " << item.path;
+          LOG(WARNING) << "Unable to find a converter for file " << QuoteForLog(item.path);
           result.no_converter.push_back(item.path);
           break;
         case WalkItem::kUnlistable:
@@ -467,20 +506,20 @@ ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options) {
             ++result.converted;
             if (EscapeInvalidUtf8(item.filename) != item.filename) {
               ++result.escaped_names;
-              LOG(WARNING) << "The name of " << item.path
+              LOG(WARNING) << "The name of " << QuoteForLog(item.path)
                            << " is not valid UTF-8; it is stored as "
-                           << EscapeInvalidUtf8(item.filename);
+                           << QuoteForLog(EscapeInvalidUtf8(item.filename));
             }
-            LOG(INFO) << "Converted MIDI file " << item.path << ".";
+            LOG(INFO) << "Converted MIDI file " << QuoteForLog(item.path) << ".";
           } else if (outcome.skipped) {
-            LOG(WARNING) << "Skipping " << item.path << ": it " << outcome.error << ".";
+            LOG(WARNING) << "Skipping " << QuoteForLog(item.path) << ": it " << outcome.error << ".";
             result.skipped.push_back({item.path, outcome.error});
           } else if (outcome.unparsable) {
-            LOG(WARNING) << "Could not parse MIDI file " << item.path
+            LOG(WARNING) << "Could not parse MIDI file " << QuoteForLog(item.path)
                          << ". It will be skipped. Error was: " << outcome.error;
             result.failures.push_back({item.path, outcome.error, true});
           } else {
-            LOG(ERROR) << "'" << item.path << "' generated an exception: " << outcome.error;
+            LOG(ERROR) << QuoteForLog(item.path) << " generated an exception: " << outcome.error;
             result.failures.push_back({item.path, outcome.error, false});
           }
           break;
@@ -491,7 +530,7 @@ ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options) {
   writer.Close();
   // A run killed with SIGKILL could not remove its temporary file; this one can.
   for (const std::string& stale : RemoveStaleTempFiles(output_file))
-    LOG(INFO) << "Removed the temporary file of an earlier, killed run: " << stale;
+    LOG(INFO) << "Removed the temporary file of an earlier, killed run: " << QuoteForLog(stale);
   result.failed = static_cast<int64_t>(result.failures.size());
   struct stat st;
   if (::stat(output_file.c_str(), &st) == 0) result.output_bytes = static_cast<uint64_t>(st.st_size);
@@ -504,7 +543,7 @@ ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options) {
                     : std::string())
             << ", " << result.failed << " failed, " << result.skipped.size()
             << " skipped (not a regular file, or too large), in " << result.seconds << " s; wrote "
-            << output_file << ".";
+            << QuoteForLog(output_file) << ".";
   return result;
 }
 

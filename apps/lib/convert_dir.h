@@ -70,6 +70,13 @@ ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options);
 // directory's base name) is escaped the same way. Valid UTF-8 passes unchanged.
 std::string EscapeInvalidUtf8(const std::string& bytes);
 
+// A name for a log line or a report cell: bytes that are not UTF-8 as \xHH (as above),
+// and backslash, quote, tab, CR, LF and other control bytes escaped (\\, \', \t, \r, \n,
+// \xHH), so that whatever a file is called it cannot split or fake a line. QuoteForLog
+// adds '...' around it.
+std::string EscapeForLog(const std::string& text);
+std::string QuoteForLog(const std::string& text);
+
 // "/id/midi/<collection_name>/<lower-case hex SHA-1 of filename>".
 std::string MidiNoteSequenceId(const std::string& collection_name, const std::string& filename);
 

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <thread>
 
+#include "apps/lib/convert_dir.h"  // EscapeForLog, QuoteForLog
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/temp_files.h"
@@ -267,7 +268,7 @@ DatasetRun RunGraph(const std::function<bool(Slot*)>& next_input,
     for (Slot& slot : batch) {
       if (slot.error) {
         std::string who = slot.filename.empty() ? slot.id : slot.filename;
-        MELODY_FAIL() << slot.what << (who.empty() ? "" : " (" + who + ")") << ": "
+        MELODY_FAIL() << slot.what << (who.empty() ? "" : " (" + QuoteForLog(who) + ")") << ": "
                       << ErrorText(slot.error);
       }
       const MelodyPipelineResult& r = slot.result;
@@ -390,7 +391,7 @@ DatasetRun CreateDataset(const CreateDatasetFiles& files, const CreateDatasetOpt
   for (const std::string& output : {training_path, eval_path, report_path})
     if (!output.empty())
       for (const std::string& stale : RemoveStaleTempFiles(output))
-        LOG(INFO) << "Removed the temporary file of an earlier, killed run: " << stale;
+        LOG(INFO) << "Removed the temporary file of an earlier, killed run: " << QuoteForLog(stale);
   return run;
 }
 
@@ -463,7 +464,8 @@ std::string FormatInputReports(const std::vector<InputReport>& reports) {
   for (const Column& c : kColumns) out << '\t' << c.title;
   out << "\twhy_no_examples\n";
   for (const InputReport& r : reports) {
-    out << r.record_index << '\t' << r.filename << '\t' << r.id << '\t'
+    // Names come from the data: escaped, so a tab or newline in one cannot split the row.
+    out << r.record_index << '\t' << EscapeForLog(r.filename) << '\t' << EscapeForLog(r.id) << '\t'
         << (r.eval ? "eval" : "training") << '\t' << r.pieces << '\t' << r.examples << '\t'
         << r.steps;
     for (const Column& c : kColumns) out << '\t' << (r.stage_stats.*c.stage).counter(c.counter);

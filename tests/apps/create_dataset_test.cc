@@ -408,7 +408,7 @@ TEST(CreateDatasetErrorTest, PipelineErrorNamesTheInput) {
   const std::string what = ErrorOf(
       [&] { CreateDataset({dir + "/negative.tfrecord", dir + "/out", ""}, QuietOptions()); });
   EXPECT_NE(what.find("negative.tfrecord: record 1"), std::string::npos) << what;
-  EXPECT_NE(what.find("(tiny.mid)"), std::string::npos) << what;
+  EXPECT_NE(what.find("('tiny.mid')"), std::string::npos) << what;
   EXPECT_FALSE(PathExists(dir + "/out/training_melodies.tfrecord"));
 }
 

@@ -15,6 +15,8 @@
 #include <gtest/gtest.h>
 #include <glog/logging.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cmath>
@@ -737,6 +739,57 @@ TEST(SmallerFaultsTest, ReportSaysWhyAnInputGaveNoExample) {
   EXPECT_EQ(last_column(lines[3]), "the sequence has no length (no notes or total_time 0): no pieces");
   EXPECT_EQ(last_column(lines[4]), "polyphonic tracks: 1");
   EXPECT_EQ(last_column(lines[5]), "pieces with pitches outside 0..127: 1");
+}
+
+TEST(SmallerFaultsTest, NamesAreEscapedForLogLines) {
+  EXPECT_EQ(QuoteForLog("plain/caf\xc3\xa9.mid"), "'plain/caf\xc3\xa9.mid'");
+  EXPECT_EQ(QuoteForLog("a\nb\tc\rd"), "'a\\nb\\tc\\rd'");
+  EXPECT_EQ(QuoteForLog("it's\\x"), "'it\\'s\\\\x'");
+  EXPECT_EQ(QuoteForLog(std::string("\x01\x7f\xe9", 3)), "'\\x01\\x7f\\xe9'");
+  EXPECT_EQ(EscapeForLog("x\ny"), "x\\ny");
+}
+
+// A newline in a file name cannot split a log line of either tool, nor a report row.
+TEST(SmallerFaultsTest, NewlinesInNamesDoNotSplitLogLinesOrReportRows) {
+  SKIP_UNLESS_BUILT("convert_dir_to_note_sequences");
+  MELODY_REQUIRE_SHARED("golden/convert_dir/tree/a.mid");
+  const std::string dir = MakeTempDir("newline_names");
+  MakeDirectories(dir + "/in");
+  WriteFileAtomically(dir + "/in/fake\nW1202 00:00:00 forged.mid",
+                      ReadFileToString(SharedPath("golden/convert_dir/tree/a.mid")));
+  WriteFileAtomically(dir + "/in/notes\n.txt", "not music");
+  WriteFileAtomically(dir + "/in/bad\n.mid", "not a MIDI file");
+  std::string log;
+  ASSERT_EQ(ExitCode(RunTool("convert_dir_to_note_sequences",
+                             {"--input_dir=" + dir + "/in", "--output_file=" + dir + "/out.tfrecord"},
+                             dir, &log)),
+            0) << log;
+  EXPECT_NE(log.find("Converted MIDI file '" + dir + "/in/fake\\nW1202 00:00:00 forged.mid'."),
+            std::string::npos) << log;
+  EXPECT_NE(log.find("'" + dir + "/in/notes\\n.txt'"), std::string::npos) << log;
+  EXPECT_NE(log.find("'" + dir + "/in/bad\\n.mid'"), std::string::npos) << log;
+  // Every line is a glog line (severity letter, date) or the continuation of none.
+  for (size_t start = 0, end; (end = log.find('\n', start)) != std::string::npos; start = end + 1) {
+    const std::string line = log.substr(start, end - start);
+    EXPECT_TRUE(line.size() > 5 && std::string("IWEF").find(line[0]) != std::string::npos &&
+                std::isdigit(static_cast<unsigned char>(line[1])))
+        << "line not from the logger: " << line;
+  }
+
+  // The dataset tool: a record's filename in an error message and in the report.
+  magenta::NoteSequence ns;
+  ParseProtoOrThrow(MelodicSequence("evil\nname.mid"), &ns, "scale");
+  const std::string evil = SerializeDeterministic(ns);
+  ns.mutable_notes(1)->set_end_time(0.1);  // ends before it starts: a pipeline error
+  WriteTFRecordFile(dir + "/bad.tfrecord", {SerializeDeterministic(ns)});
+  CreateDatasetOptions options;
+  options.log_progress = false;
+  const std::string what =
+      ErrorOf([&] { CreateDataset({dir + "/bad.tfrecord", dir + "/out", ""}, options); });
+  EXPECT_NE(what.find("('evil\\nname.mid')"), std::string::npos) << what;
+  const std::string report = FormatInputReports(CreateDatasetFromRecords({evil}, options).reports);
+  EXPECT_EQ(std::count(report.begin(), report.end(), '\n'), 2) << report;
+  EXPECT_NE(report.find("\tevil\\nname.mid\t"), std::string::npos) << report;
 }
 
 }  // namespace
