@@ -36,13 +36,12 @@ a=[s(l) for l in t if 'Restoring parameters' in l]; b=[s(l) for l in t if 'Wrote
 print('%.2f' % (b[-1]-a[0]) if a and b else 'n/a')" "$1"; }
 reference() {  # name, search, flags...
   local name=$1 search=$2; shift 2
-  local log=$WORK/$name.$search.log start end
-  start=$(date +%s.%N)
-  "$VENV/bin/melody_rnn_generate" "$@" --output_dir="$WORK/out" --num_outputs=10 \
-    --num_steps=128 --primer_melody="[60]" >"$log" 2>&1
-  end=$(date +%s.%N)
-  printf 'reference %-14s %-9s process %7.2f s  generation %s s\n' "$name" "$search" \
-    "$(echo "$end - $start" | bc)" "$(span "$log")"
+  local log=$WORK/$name.$search.log
+  /usr/bin/time -f "%e %U %S" -o "$WORK/time" "$VENV/bin/melody_rnn_generate" "$@" \
+    --output_dir="$WORK/out" --num_outputs=10 --num_steps=128 --primer_melody="[60]" >"$log" 2>&1
+  read -r wall user sys <"$WORK/time"
+  printf 'reference %-14s %-9s process %7.2f s wall %7.2f s cpu  generation %s s\n' "$name" \
+    "$search" "$wall" "$(echo "$user + $sys" | bc)" "$(span "$log")"
 }
 for search in sampling beam; do
   extra=(); [ $search = beam ] && extra=(--beam_size=4 --branch_factor=2)
