@@ -1,6 +1,7 @@
 // convert_dir_to_note_sequences: flags -> ConvertDirOptions -> ConvertDirToNoteSequences
 // (apps/lib/convert_dir.h). Flags as in the reference (shared/spec/apps.md §7) plus
-// --num_threads; unlike the reference, a missing required flag exits with status 1.
+// --num_threads and --max_midi_file_mb; unlike the reference, a missing required flag
+// exits with status 1. SIGINT/SIGTERM/SIGHUP remove the partly written output.
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 

@@ -1,6 +1,7 @@
 // melody_rnn_create_dataset: flags -> CreateDataset (apps/lib/create_dataset.h). Flags as
 // in the reference (shared/spec/apps.md §2, §4) plus --seed, --num_threads and --report;
-// unlike the reference, a missing required flag exits with status 1.
+// unlike the reference, a missing required flag exits with status 1, and --eval_ratio must
+// be in [0, 1]. SIGINT/SIGTERM/SIGHUP remove the partly written outputs.
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 
