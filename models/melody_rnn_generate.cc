@@ -38,7 +38,8 @@ std::vector<Tensor> ZeroGenerateState(Context& ctx, const ModelLayout& layout, i
 }
 
 Tensor GenerateForward(Context& ctx, const ModelLayout& layout, const Parameters& params,
-                       const Tensor& inputs, float temperature, std::vector<Tensor>* state) {
+                       const Tensor& inputs, float temperature, std::vector<Tensor>* state,
+                       std::vector<Tensor>* window_keys) {
   MELODY_REQUIRE(temperature > 0 && std::isfinite(temperature))
       << "generate: temperature must be a positive number, got " << temperature;
   MELODY_REQUIRE(inputs.defined() && inputs.rank() == 3 &&
@@ -68,9 +69,11 @@ Tensor GenerateForward(Context& ctx, const ModelLayout& layout, const Parameters
     step_rows.push_back(device_rows);
   }
 
+  if (window_keys) window_keys->resize(layout.layers.size());
   Tensor x = inputs;
   size_t s = 0;  // index of this layer's first state tensor
-  for (const LayerVariables& L : layout.layers) {
+  for (size_t l = 0; l < layout.layers.size(); ++l) {
+    const LayerVariables& L = layout.layers[l];
     const int64_t N = L.size;
     Tensor x_in = x;
     if (L.has_input_projection()) {
@@ -83,8 +86,14 @@ Tensor GenerateForward(Context& ctx, const ModelLayout& layout, const Parameters
       AttentionLayerWeights w = AttentionWeightsOf(L, v);
       AttentionLayerState initial{(*state)[s], (*state)[s + 1], (*state)[s + 2],
                                   (*state)[s + 3].Reshaped({B, Lw, N})};
+      if (window_keys && (*window_keys)[l].defined())
+        initial.window_keys = (*window_keys)[l].Reshaped({B, Lw, N});
       AttentionLayerState final_state;
       AttentionLayerForward(ctx, x_in, lengths, w, Lw, &initial, &inner, nullptr, &final_state);
+      if (window_keys)
+        (*window_keys)[l] = final_state.window_keys.defined()
+                                ? final_state.window_keys.Reshaped({B, Lw * N})
+                                : Tensor();
       (*state)[s] = final_state.c;
       (*state)[s + 1] = final_state.h;
       (*state)[s + 2] = final_state.attns;

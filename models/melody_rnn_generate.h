@@ -24,7 +24,15 @@ std::vector<Tensor> ZeroGenerateState(Context& ctx, const ModelLayout& layout, i
 // inputs [B, T, I] float32 on ctx.device(); *state (updated in place to the final state)
 // as above; temperature > 0. Returns softmax(logits / temperature) as a host float32
 // tensor [B, T, C] (the division is element-wise, as in the reference).
+//
+// window_keys (optional): a cache beside the state of the attention window's key
+// projections (window · attn_w), one [B, Lw·N] tensor per layer (undefined for layers
+// without attention, or when not yet known). Given, the call uses the defined entries
+// instead of re-projecting the whole window and replaces them with the final window's
+// keys, so a step-by-step caller projects each window entry once. Rows follow the state's
+// rows (gather both alike).
 Tensor GenerateForward(Context& ctx, const ModelLayout& layout, const Parameters& params,
-                       const Tensor& inputs, float temperature, std::vector<Tensor>* state);
+                       const Tensor& inputs, float temperature, std::vector<Tensor>* state,
+                       std::vector<Tensor>* window_keys = nullptr);
 
 }  // namespace melody

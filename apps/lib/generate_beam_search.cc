@@ -67,22 +67,54 @@ Tensor DeviceRows(Context& ctx, const std::vector<int32_t>& rows) {
   return device;
 }
 
-// state[i][r] = source[i][rows[r]] for every state tensor.
-std::vector<Tensor> GatherState(Context& ctx, const std::vector<Tensor>& source,
-                                const std::vector<int32_t>& rows) {
-  const Tensor index = DeviceRows(ctx, rows);
+// What a row carries between steps: the flattened state and the attention key cache
+// (melody_rnn_generate.h), both [rows, F] per tensor; undefined cache entries stay so.
+struct Carried {
+  std::vector<Tensor> state, keys;
+};
+
+// out[i][r] = source[i][rows[r]] for every defined tensor.
+std::vector<Tensor> GatherTensors(Context& ctx, const std::vector<Tensor>& source,
+                                  const Tensor& index, int64_t count) {
   std::vector<Tensor> out;
   for (const Tensor& s : source) {
-    Tensor t({static_cast<int64_t>(rows.size()), s.dim(1)}, DType::kFloat32, ctx.device());
+    if (!s.defined()) {
+      out.emplace_back();
+      continue;
+    }
+    Tensor t({count, s.dim(1)}, DType::kFloat32, ctx.device());
     GatherRows(ctx, s, index, &t);
     out.push_back(t);
   }
   return out;
 }
 
+Carried GatherCarried(Context& ctx, const Carried& source, const std::vector<int32_t>& rows) {
+  const Tensor index = DeviceRows(ctx, rows);
+  const int64_t count = static_cast<int64_t>(rows.size());
+  return {GatherTensors(ctx, source.state, index, count), GatherTensors(ctx, source.keys, index, count)};
+}
+
+// Adds group rows into stacked[i] at `index` (scatter with zeros elsewhere, then add).
+void PlaceRows(Context& ctx, const std::vector<Tensor>& group, const Tensor& index, int64_t total,
+               std::vector<Tensor>* stacked) {
+  if (stacked->empty()) stacked->resize(group.size());
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (!group[i].defined()) continue;
+    Tensor& target = (*stacked)[i];
+    if (!target.defined()) {
+      target = Tensor({total, group[i].dim(1)}, DType::kFloat32, ctx.device());
+      ZeroOnStream(ctx, &target);
+    }
+    Tensor placed({total, group[i].dim(1)}, DType::kFloat32, ctx.device());
+    ScatterRows(ctx, group[i], index, &placed);
+    AddInPlace(ctx, placed, &target);
+  }
+}
+
 // Feeds every distinct primer once (primers of equal length in one batch) and returns the
-// primers' final states stacked in primer order, plus each primer's result.
-std::vector<Tensor> RunPrimers(Context& ctx, const ModelLayout& layout, const Parameters& params,
+// primers' final states (and key caches) stacked in primer order, plus each primer's result.
+Carried RunPrimers(Context& ctx, const ModelLayout& layout, const Parameters& params,
                                const MelodyEncoder& encoder,
                                const std::vector<std::vector<int>>& primers, float temperature,
                                std::vector<PrimerResult>* results) {
@@ -91,7 +123,7 @@ std::vector<Tensor> RunPrimers(Context& ctx, const ModelLayout& layout, const Pa
   std::map<size_t, std::vector<int32_t>> by_length;
   for (int32_t p = 0; p < P; ++p) by_length[primers[p].size()].push_back(p);
   results->assign(P, {});
-  std::vector<Tensor> stacked;
+  Carried stacked;
   for (const auto& [length, members] : by_length) {
     const int64_t G = static_cast<int64_t>(members.size()), L = static_cast<int64_t>(length);
     Tensor inputs({G, L, I}, DType::kFloat32);
@@ -99,10 +131,11 @@ std::vector<Tensor> RunPrimers(Context& ctx, const ModelLayout& layout, const Pa
       const std::vector<float> rows = encoder.InputsForAllPositions(primers[members[g]]);
       std::copy(rows.begin(), rows.end(), inputs.data<float>() + g * L * I);
     }
-    std::vector<Tensor> state = ZeroGenerateState(ctx, layout, G);
+    Carried group{ZeroGenerateState(ctx, layout, G), {}};
     Tensor device_inputs = ctx.is_cpu() ? inputs : Tensor({G, L, I}, DType::kFloat32, ctx.device());
     if (!ctx.is_cpu()) CopyOnStream(ctx, inputs, &device_inputs);
-    const Tensor probs = GenerateForward(ctx, layout, params, device_inputs, temperature, &state);
+    const Tensor probs =
+        GenerateForward(ctx, layout, params, device_inputs, temperature, &group.state, &group.keys);
     const float* pr = probs.data<float>();
     for (int64_t g = 0; g < G; ++g) {
       const std::vector<int>& events = primers[members[g]];
@@ -114,21 +147,10 @@ std::vector<Tensor> RunPrimers(Context& ctx, const ModelLayout& layout, const Pa
       }
       r.last_probs.assign(base + (L - 1) * C, base + L * C);
     }
-    if (by_length.size() == 1) return state;  // one group: already in primer order
-    // Place this group's rows at their primer indices: scatter (zeros elsewhere) + add.
+    if (by_length.size() == 1) return group;  // one group: already in primer order
     const Tensor index = DeviceRows(ctx, members);
-    if (stacked.empty()) {
-      for (const Tensor& s : state) {
-        Tensor z({P, s.dim(1)}, DType::kFloat32, ctx.device());
-        ZeroOnStream(ctx, &z);
-        stacked.push_back(z);
-      }
-    }
-    for (size_t i = 0; i < state.size(); ++i) {
-      Tensor placed({P, state[i].dim(1)}, DType::kFloat32, ctx.device());
-      ScatterRows(ctx, state[i], index, &placed);
-      AddInPlace(ctx, placed, &stacked[i]);
-    }
+    PlaceRows(ctx, group.state, index, P, &stacked.state);
+    PlaceRows(ctx, group.keys, index, P, &stacked.keys);
   }
   return stacked;
 }
@@ -178,7 +200,7 @@ std::vector<GeneratedEvents> GenerateWithBeamSearch(Context& ctx, const ModelLay
     max_new = std::max(max_new, jobs[j].new_events);
   }
   std::vector<PrimerResult> primer_results;
-  const std::vector<Tensor> primer_state =
+  const Carried primer_state =
       RunPrimers(ctx, layout, params, encoder, primers, options.temperature, &primer_results);
 
   const int k = options.beam_size, n = options.steps_per_iteration;
@@ -194,7 +216,7 @@ std::vector<GeneratedEvents> GenerateWithBeamSearch(Context& ctx, const ModelLay
       rows.push_back({jobs[j].primer, 0.0f});
       from_primer.push_back(job_primer[j]);
     }
-  std::vector<Tensor> state = GatherState(ctx, primer_state, from_primer);
+  Carried carried = GatherCarried(ctx, primer_state, from_primer);
 
   const int threads = ctx.is_cpu() ? ctx.num_threads() : 1;
   for (int64_t t = 0; t < max_new; ++t) {
@@ -214,7 +236,8 @@ std::vector<GeneratedEvents> GenerateWithBeamSearch(Context& ctx, const ModelLay
         device_inputs = Tensor({R, 1, I}, DType::kFloat32, ctx.device());
         CopyOnStream(ctx, inputs, &device_inputs);
       }
-      probs = GenerateForward(ctx, layout, params, device_inputs, options.temperature, &state);
+      probs = GenerateForward(ctx, layout, params, device_inputs, options.temperature,
+                              &carried.state, &carried.keys);
     }
     // Sample one event per row.
     cpu::ParallelFor(threads, R, 64, [&](int64_t begin, int64_t end) {
@@ -268,7 +291,7 @@ std::vector<GeneratedEvents> GenerateWithBeamSearch(Context& ctx, const ModelLay
       next_rows.reserve(gather.size());
       for (int32_t src : gather) next_rows.push_back(rows[src]);
       rows = std::move(next_rows);
-      state = GatherState(ctx, state, gather);
+      carried = GatherCarried(ctx, carried, gather);
       active = std::move(next_active);
     }
   }
