@@ -228,6 +228,9 @@ void RunGenerateTool(const GenerateFlags& input_flags) {
                              ? LoadGeneratorFromBundle(*ctx, ExpandUser(flags.bundle_file),
                                                        flags.config.hparams)
                              : LoadGeneratorFromCheckpoint(*ctx, source, flags.config);
+  if (from_bundle && !flags.config.config.empty() && flags.config.config != model.config.melody.id)
+    LOG(WARNING) << "--config=" << flags.config.config << " is ignored: the bundle is a '"
+                 << model.config.melody.id << "' generator and its config is used";
   if (!from_bundle) {
     LOG(INFO) << HParamsLogLine(model.config.hparams);
     LOG(INFO) << "Checkpoint used: " << model.source.substr(std::string("checkpoint ").size());
