@@ -46,13 +46,15 @@ TEST(GenerateReferenceTest, SoftmaxEqualsMagentasGenerator) {
     const Tensor inputs = Tensor::FromVector({1, T, I}, encoder->InputsForAllPositions(events));
     std::vector<Tensor> state = ZeroGenerateState(*ctx, model.layout, 1);
     const Tensor probs = GenerateForward(*ctx, model.layout, model.params, inputs, temperature, &state);
-    // One step at a time from the carried state.
+    // One step at a time from the carried state and key cache, as generation runs it.
     std::vector<Tensor> step_state = ZeroGenerateState(*ctx, model.layout, 1);
+    std::vector<Tensor> step_keys;
     for (int64_t t = 0; t < T; ++t) {
       std::vector<float> row(I);
       encoder->EncodeInput(events, static_cast<size_t>(t), row.data());
       const Tensor step = GenerateForward(*ctx, model.layout, model.params,
-                                          Tensor::FromVector({1, 1, I}, row), temperature, &step_state);
+                                          Tensor::FromVector({1, 1, I}, row), temperature,
+                                          &step_state, &step_keys);
       for (int k = 0; k < C; ++k) {
         const double want = expected[t][k].get<double>();
         const double full = probs.data<float>()[t * C + k];
