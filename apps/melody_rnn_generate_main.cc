@@ -20,6 +20,8 @@ DEFINE_string(hparams, "", "Comma-separated list of name=value pairs overriding 
 DEFINE_string(run_dir, "", "Training run directory; the latest checkpoint of <run_dir>/train is used.");
 DEFINE_string(checkpoint_file, "", "A checkpoint prefix (used when --run_dir is not given).");
 DEFINE_string(bundle_file, "", "A .mag bundle to generate from, or the bundle to write with --save_generator_bundle.");
+DEFINE_string(tfjs_dir, "", "A magenta.js / TF.js MusicRNN checkpoint directory (weights_manifest.json, "
+              "shards, config.json) to generate from, e.g. one melody_rnn_export wrote.");
 DEFINE_bool(save_generator_bundle, false, "Write a bundle from the checkpoint to --bundle_file instead of generating.");
 DEFINE_string(bundle_description, "", "A short description stored in the bundle.");
 DEFINE_string(output_dir, "/tmp/melody_rnn/generated", "Where the generated MIDI files go (created).");
@@ -71,6 +73,7 @@ int main(int argc, char** argv) {
     flags.run_dir = FLAGS_run_dir;
     flags.checkpoint_file = FLAGS_checkpoint_file;
     flags.bundle_file = FLAGS_bundle_file;
+    flags.tfjs_dir = FLAGS_tfjs_dir;
     flags.save_generator_bundle = FLAGS_save_generator_bundle;
     flags.bundle_description = GivenString("bundle_description", FLAGS_bundle_description);
     flags.output_dir = FLAGS_output_dir;

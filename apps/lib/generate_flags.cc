@@ -11,9 +11,12 @@ namespace melody {
 void ValidateWeightSource(const GenerateFlags& f) {
   const bool checkpoint = !f.run_dir.empty() || !f.checkpoint_file.empty();
   const bool bundle = !f.bundle_file.empty() && !f.save_generator_bundle;
+  const bool tfjs = !f.tfjs_dir.empty();
+  MELODY_REQUIRE(!tfjs || !(checkpoint || bundle))
+      << "Cannot specify both tfjs_dir and bundle_file, run_dir or checkpoint_file";
   MELODY_REQUIRE(!(checkpoint && bundle))
       << "Cannot specify both bundle_file and run_dir or checkpoint_file";
-  MELODY_REQUIRE(checkpoint || bundle)
+  MELODY_REQUIRE(checkpoint || bundle || tfjs)
       << "Either checkpoint or bundle must be set (--run_dir, --checkpoint_file or --bundle_file)";
   if (f.save_generator_bundle)
     MELODY_REQUIRE(!f.bundle_file.empty())

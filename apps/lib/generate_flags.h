@@ -15,6 +15,7 @@ namespace melody {
 struct GenerateFlags {
   ConfigFlags config;  // --config, --melody_encoder_decoder, --generator_id/description, --hparams
   std::string run_dir, checkpoint_file, bundle_file;
+  std::string tfjs_dir;  // a magenta.js / TF.js MusicRNN checkpoint directory (apps/lib/tfjs_model.h)
   bool save_generator_bundle = false;
   std::optional<std::string> bundle_description;
   std::string output_dir = "/tmp/melody_rnn/generated";

@@ -6,6 +6,7 @@
 
 #include "apps/lib/generate_bundle.h"
 #include "apps/lib/run_config.h"
+#include "apps/lib/tfjs_model.h"
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/tf_checkpoint.h"
@@ -125,6 +126,7 @@ std::string ResolveCheckpointPrefix(const ModelSource& source) {
 
 GeneratorModel LoadGeneratorFromCheckpoint(Context& ctx, const ModelSource& source,
                                            const ConfigFlags& flags) {
+  if (!source.tfjs_dir.empty()) return LoadGeneratorFromTfjs(ctx, ExpandUser(source.tfjs_dir), flags);
   GeneratorModel model;
   if (!source.run_dir.empty()) {
     const std::string train_dir = JoinPath(ExpandUser(source.run_dir), "train");

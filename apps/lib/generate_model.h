@@ -39,6 +39,7 @@ struct ModelSource {
   std::string run_dir;          // <run_dir>/train, latest checkpoint
   std::string checkpoint_file;  // a checkpoint prefix (or a directory with a state file)
   std::string bundle_file;      // a .mag file
+  std::string tfjs_dir;         // a TF.js MusicRNN checkpoint directory (apps/lib/tfjs_model.h)
 };
 
 // Reads a bundle: the config is the built-in one named by the bundle's generator id (or the
@@ -48,7 +49,8 @@ struct ModelSource {
 GeneratorModel LoadGeneratorFromBundle(Context& ctx, const std::string& path,
                                        const std::string& hparams_text);
 
-// From a checkpoint: the config is the run's stored run_config.json plus flags (run_dir) or
+// From a checkpoint: with source.tfjs_dir, LoadGeneratorFromTfjs (apps/lib/tfjs_model.h).
+// Otherwise the config is the run's stored run_config.json plus flags (run_dir) or
 // the flags alone; the checkpoint's tensors must match the network the config describes.
 GeneratorModel LoadGeneratorFromCheckpoint(Context& ctx, const ModelSource& source,
                                            const ConfigFlags& flags);

@@ -223,7 +223,7 @@ void RunGenerateTool(const GenerateFlags& input_flags) {
 
   std::unique_ptr<Context> ctx = CreateContextForFlag(flags.device, flags.num_threads);
   const bool from_bundle = !flags.bundle_file.empty() && !flags.save_generator_bundle;
-  ModelSource source{flags.run_dir, flags.checkpoint_file, flags.bundle_file};
+  ModelSource source{flags.run_dir, flags.checkpoint_file, flags.bundle_file, flags.tfjs_dir};
   GeneratorModel model = from_bundle
                              ? LoadGeneratorFromBundle(*ctx, ExpandUser(flags.bundle_file),
                                                        flags.config.hparams)
