@@ -45,6 +45,8 @@ DEFINE_string(warm_start_checkpoint, "", "Fresh runs only: take the model weight
               "optimizer state or step) from this V2 checkpoint prefix or train directory.");
 DEFINE_string(warm_start_bundle_file, "", "Fresh runs only: take the model weights from this "
               ".mag bundle.");
+DEFINE_string(warm_start_tfjs_dir, "", "Fresh runs only: take the model weights from this "
+              "magenta.js / TF.js checkpoint directory (weights_manifest.json + shards).");
 DEFINE_string(device, "auto", "cpu, cuda, or auto (the GPU when one is present).");
 DEFINE_int32(num_threads, 0, "CPU threads (0 = all cores).");
 DEFINE_uint64(seed, 0, "Seed of the initial weights, the data order and the dropout masks.");
@@ -95,6 +97,7 @@ inline TrainJobOptions TrainOptionsFromFlags() {
   o.save_checkpoint_secs = FLAGS_save_checkpoint_secs;
   o.warm_start_checkpoint = FLAGS_warm_start_checkpoint;
   o.warm_start_bundle_file = FLAGS_warm_start_bundle_file;
+  o.warm_start_tfjs_dir = FLAGS_warm_start_tfjs_dir;
   o.device = FLAGS_device;
   o.num_threads = FLAGS_num_threads;
   o.seed = FLAGS_seed;

@@ -15,6 +15,7 @@
 #include "apps/lib/device_select.h"
 #include "apps/lib/progress.h"
 #include "apps/lib/run_config.h"
+#include "apps/lib/tfjs_model.h"
 #include "apps/lib/train_data.h"
 #include "apps/lib/trainer.h"
 #include "core/error.h"
@@ -48,8 +49,10 @@ void ValidateOptions(const TrainJobOptions& o) {
       << o.num_training_steps;
   MELODY_REQUIRE(std::isfinite(o.save_checkpoint_secs) && o.save_checkpoint_secs >= 0)
       << "--save_checkpoint_secs must be >= 0, got " << o.save_checkpoint_secs;
-  MELODY_REQUIRE(o.warm_start_checkpoint.empty() || o.warm_start_bundle_file.empty())
-      << "give at most one of --warm_start_checkpoint and --warm_start_bundle_file";
+  MELODY_REQUIRE(!o.warm_start_checkpoint.empty() + !o.warm_start_bundle_file.empty() +
+                     !o.warm_start_tfjs_dir.empty() <= 1)
+      << "give at most one of --warm_start_checkpoint, --warm_start_bundle_file and "
+         "--warm_start_tfjs_dir";
 }
 
 // One trainer per train directory: a second one would interleave checkpoints and rewrite
@@ -83,7 +86,16 @@ void LogRecordCount(const std::vector<std::string>& files, int64_t total) {
   }
 }
 
+// The warm-start flag's value ("" when none is given).
+std::string WarmStartSource(const TrainJobOptions& o) {
+  return !o.warm_start_tfjs_dir.empty()     ? o.warm_start_tfjs_dir
+         : !o.warm_start_bundle_file.empty() ? o.warm_start_bundle_file
+                                             : o.warm_start_checkpoint;
+}
+
 TensorMap LoadWarmStartTensors(const TrainJobOptions& o) {
+  if (!o.warm_start_tfjs_dir.empty())  // a magenta.js checkpoint; its Adam slots are ignored
+    return ReadTfjsCheckpointTensors(ExpandUser(o.warm_start_tfjs_dir));
   if (!o.warm_start_bundle_file.empty()) {
     const std::string path = ExpandUser(o.warm_start_bundle_file);
     magenta::GeneratorBundle bundle;
@@ -104,8 +116,7 @@ TensorMap LoadWarmStartTensors(const TrainJobOptions& o) {
 
 // Model weights only (training.md §5.2): global_step, Adam slots and powers are not taken.
 Parameters WarmStartWeights(const TrainJobOptions& o, const ModelLayout& layout) {
-  const std::string what =
-      o.warm_start_bundle_file.empty() ? o.warm_start_checkpoint : o.warm_start_bundle_file;
+  const std::string what = WarmStartSource(o);
   Parameters weights(layout);
   LoadParameters(LoadWarmStartTensors(o), &weights, what);
   return weights;
@@ -202,11 +213,9 @@ TrainJobResult RunTrainJob(const TrainJobOptions& o) {
         layout, CanonicalizeCheckpointTensors(ReadCheckpointV2(resume)), resume));
   } else {
     trainer.InitializeFresh(o.seed);
-    if (!o.warm_start_checkpoint.empty() || !o.warm_start_bundle_file.empty()) {
+    if (!WarmStartSource(o).empty()) {
       trainer.SetWeights(WarmStartWeights(o, layout));
-      LOG(INFO) << "Warm-started the model weights from "
-                << (o.warm_start_bundle_file.empty() ? o.warm_start_checkpoint
-                                                     : o.warm_start_bundle_file);
+      LOG(INFO) << "Warm-started the model weights from " << WarmStartSource(o);
     }
   }
   // Stored once the run is known to start (and refreshed on resume: batch size, learning

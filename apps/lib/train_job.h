@@ -24,6 +24,7 @@ struct TrainJobOptions {
   double keep_checkpoint_every_n_hours = 1;
   std::string warm_start_checkpoint;  // V2 prefix, or a directory with a state file
   std::string warm_start_bundle_file; // .mag
+  std::string warm_start_tfjs_dir;    // a TF.js MusicRNN checkpoint directory (tfjs_model.h)
   std::string device;                 // cpu | cuda | "" (auto)
   int num_threads = 0;
   uint64_t seed = 0;                  // init, data order, dropout
