@@ -14,7 +14,11 @@ echo "== convert_bench";        "$BUILD_DIR/bench/convert_bench" --out="$OUT/con
 echo "== create_dataset_bench"; "$BUILD_DIR/bench/create_dataset_bench" --repeats=3 --out="$OUT/create_dataset.json" | tee "$OUT/create_dataset.log"
 echo "== training";             bash bench/run_train_bench.sh "$BUILD_DIR" | tee "$OUT/train.log"
 if [ -x "$BUILD_DIR/bench/generate_bench" ]; then
-  echo "== generation"; "$BUILD_DIR/bench/generate_bench" --out="$OUT/generate.json" | tee "$OUT/generate.log" || true
+  # Ours (generation alone, whole process, a large batched run) then Magenta's generator on
+  # the same weights; its per-case lines are in generate.log.
+  echo "== generation"
+  BUILD_DIR="$BUILD_DIR" OUT="$OUT/generate.json" LARGE=${LARGE:-1000} \
+    bash bench/run_generate_bench.sh | tee "$OUT/generate.log"
 fi
 
 echo
@@ -48,6 +52,21 @@ if tb:
         ref = refs.get(r["case"], {}).get("reference_steps_per_second")
         rows.append(("train %s" % r["case"], "%.3f steps/s (%.0f%% of sgemm)" % (r["steps_per_second"], 100 * r["ratio_to_ceiling"]),
                      "%.3f steps/s" % ref if ref else "skipped", "%.1fx" % (r["steps_per_second"] / ref) if ref else "-"))
+gen = load("generate.json")
+gen_log = os.path.join(out, "generate.log")
+if gen and os.path.exists(gen_log):
+    ref = {}
+    for line in open(gen_log):  # "reference <model> <search> process <wall> s wall ..."
+        f = line.split()
+        if len(f) > 4 and f[0] == "reference" and f[3] == "process":
+            ref[(f[1], f[2])] = float(f[4])
+    for r in gen["results"]:
+        if "process_wall_s" not in r:
+            continue
+        peer = ref.get((r["model"], r["search"].split()[0]))
+        rows.append(("generate %s %s, 10 x 128 (process)" % (r["model"], r["search"]),
+                     "%.3f s" % r["process_wall_s"], "%.2f s" % peer if peer else "skipped",
+                     "%.0fx" % (peer / r["process_wall_s"]) if peer else "-"))
 w = max(len(r[0]) for r in rows) if rows else 10
 print("%-*s  %-34s  %-16s  %s" % (w, "benchmark", "ours", "reference", "ratio"))
 for r in rows:
