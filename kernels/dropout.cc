@@ -42,42 +42,51 @@ void Apply(Context& ctx, const char* op, const Tensor& src, const DropoutConfig&
 #endif
 }
 
-internal::DropoutView SequenceView(const char* op, const Tensor& x) {
-  kernel_checks::CheckRank(x, op, "x", 3, DType::kFloat32, x.device());
-  return {x.dim(0), x.dim(1), x.dim(2), 0, x.dim(1)};
+// The Philox row stride: the sequence's own length unless the config fixes a longer one.
+int64_t RowStride(const char* op, const DropoutConfig& config, int64_t time) {
+  MELODY_REQUIRE(config.time_stride == 0 || config.time_stride >= time)
+      << op << ": time_stride " << config.time_stride << " is shorter than the " << time
+      << " steps of the sequence";
+  return config.time_stride == 0 ? time : config.time_stride;
 }
 
-internal::DropoutView StepView(const char* op, const Tensor& x, int64_t t, int64_t time) {
+internal::DropoutView SequenceView(const char* op, const Tensor& x, const DropoutConfig& config) {
+  kernel_checks::CheckRank(x, op, "x", 3, DType::kFloat32, x.device());
+  return {x.dim(0), x.dim(1), x.dim(2), 0, RowStride(op, config, x.dim(1)), config.row_offset};
+}
+
+internal::DropoutView StepView(const char* op, const Tensor& x, const DropoutConfig& config,
+                               int64_t t, int64_t time) {
   kernel_checks::CheckRank(x, op, "x", 2, DType::kFloat32, x.device());
   MELODY_REQUIRE(t >= 0 && t < time) << op << ": step " << t << " outside [0, " << time << ")";
-  return {x.dim(0), 1, x.dim(1), t, time};
+  return {x.dim(0), 1, x.dim(1), t, RowStride(op, config, time), config.row_offset};
 }
 
 }  // namespace
 
 void DropoutForward(Context& ctx, const Tensor& x, const DropoutConfig& config, Tensor* y) {
-  Apply(ctx, "DropoutForward", x, config, SequenceView("DropoutForward", x), y);
+  Apply(ctx, "DropoutForward", x, config, SequenceView("DropoutForward", x, config), y);
 }
 
 void DropoutBackward(Context& ctx, const Tensor& dy, const DropoutConfig& config, Tensor* dx) {
-  Apply(ctx, "DropoutBackward", dy, config, SequenceView("DropoutBackward", dy), dx);
+  Apply(ctx, "DropoutBackward", dy, config, SequenceView("DropoutBackward", dy, config), dx);
 }
 
 void DropoutStepForward(Context& ctx, const Tensor& x, const DropoutConfig& config, int64_t t,
                         int64_t time, Tensor* y) {
-  Apply(ctx, "DropoutStepForward", x, config, StepView("DropoutStepForward", x, t, time), y);
+  Apply(ctx, "DropoutStepForward", x, config, StepView("DropoutStepForward", x, config, t, time), y);
 }
 
 void DropoutStepBackward(Context& ctx, const Tensor& dy, const DropoutConfig& config,
                          int64_t t, int64_t time, Tensor* dx) {
-  Apply(ctx, "DropoutStepBackward", dy, config, StepView("DropoutStepBackward", dy, t, time),
+  Apply(ctx, "DropoutStepBackward", dy, config, StepView("DropoutStepBackward", dy, config, t, time),
         dx);
 }
 
 void DropoutKeepMask(Context& ctx, const DropoutConfig& config, Tensor* mask) {
   const char* op = "DropoutKeepMask";
   MELODY_REQUIRE(mask != nullptr) << op << ": mask is null";
-  const auto view = SequenceView(op, *mask);
+  const auto view = SequenceView(op, *mask, config);
   MELODY_REQUIRE(mask->device() == ctx.device()) << op << ": mask not on the context's device";
   const DropoutConstants k = DropoutConstantsFor(config.keep_prob);
   if (ctx.is_cpu()) return cpu::DropoutMask(ctx, config, k, view, mask->data<float>());

@@ -7,8 +7,12 @@
 //               four consecutive indices share one Philox call)
 //   keep      = u >= threshold
 //   y         = x · scale · (keep ? 1 : 0)    (TF's order: scale first, then the 0/1 mask)
-// For a layer output o [B, T, N] the element (b, t, u) uses index = (b·T + t)·N + u: a fresh
-// mask per element, time step and batch row (not variational). The backward applies the
+// For a layer output o [B, T, N] the element (b, t, u) uses index = ((r0 + b)·S + t)·N + u
+// with r0 = row_offset and S = time_stride (default 0: S = T, r0 = 0, i.e. (b·T + t)·N + u):
+// a fresh mask per element, time step and batch row (not variational). Data-parallel
+// training (apps/lib/distributed.h) gives each rank's rows their global row index r0 + b
+// and the global batch's padded length S, so a rank's slice of a global batch draws exactly
+// the masks one process would give those rows. The backward applies the
 // same mask to dy. keep_prob == 1.0 is the identity (TF builds no dropout op then); a
 // keep_prob outside (0, 1] is an error (TF rejects rate 1.0 and values outside [0, 1]).
 #pragma once
@@ -25,6 +29,8 @@ struct DropoutConfig {
   uint64_t seed = 0;       // run seed (Philox key)
   uint32_t step = 0;       // training step (Philox counter word c1)
   uint32_t layer = 0;      // layer index (Philox counter word c2)
+  uint64_t row_offset = 0; // global index of local batch row 0 (r0 above)
+  int64_t time_stride = 0; // S above; 0 = the tensor's own T; else must be >= T
 };
 
 // TF's float32 constants for a keep probability; throws melody::Error outside (0, 1].
@@ -59,8 +65,10 @@ void DropoutForward(const Tensor& x, const DropoutConfig& config, Tensor* y);
 namespace internal {
 // Elements are addressed as [B, S, N] occupying time steps [t0, t0 + S) of a sequence of
 // `time` steps; the whole-sequence ops use S = time, t0 = 0, the step ops S = 1.
+// `time` is the Philox index stride S of a row, `row0` the global row of local row 0.
 struct DropoutView {
   int64_t batch = 0, steps = 0, units = 0, t0 = 0, time = 0;
+  uint64_t row0 = 0;
 };
 }  // namespace internal
 

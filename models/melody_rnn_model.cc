@@ -40,6 +40,8 @@ DropoutConfig DropoutOf(const DropoutSetting& d, int layer) {
   c.seed = d.seed;
   c.step = static_cast<uint32_t>(d.step);
   c.layer = static_cast<uint32_t>(layer);
+  c.row_offset = d.row_offset;
+  c.time_stride = d.time_stride;
   return c;
 }
 

@@ -41,6 +41,11 @@ struct DropoutSetting {
   double keep_prob = 1.0;
   uint64_t seed = 0;
   uint64_t step = 0;  // training step: a fresh mask per step
+  // Data-parallel slices of a global batch (kernels/dropout.h): the global row of this
+  // batch's row 0 and the global batch's padded length (0 = this batch's own T), so a
+  // slice draws the masks the whole batch would give those rows.
+  uint64_t row_offset = 0;
+  int64_t time_stride = 0;
 };
 
 struct ModelStepResult {

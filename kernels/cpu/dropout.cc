@@ -20,7 +20,9 @@ void ForEachRow(Context& ctx, const internal::DropoutView& v, RowFn&& fn) {
   ParallelFor(ctx.num_threads(), rows, kRowsPerChunk, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t b = r / v.steps, s = r % v.steps;
-      const uint64_t base = static_cast<uint64_t>((b * v.time + v.t0 + s) * v.units);
+      const uint64_t row = v.row0 + static_cast<uint64_t>(b);
+      const uint64_t base = (row * static_cast<uint64_t>(v.time) + static_cast<uint64_t>(v.t0 + s)) *
+                            static_cast<uint64_t>(v.units);
       fn(r * v.units, base);
     }
   });

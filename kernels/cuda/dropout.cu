@@ -13,7 +13,10 @@ constexpr int kThreads = 256;
 __device__ __forceinline__ uint64_t PhiloxIndex(const internal::DropoutView& v, int64_t i) {
   const int64_t u = i % v.units, r = i / v.units;
   const int64_t b = r / v.steps, s = r % v.steps;
-  return static_cast<uint64_t>((b * v.time + v.t0 + s) * v.units + u);
+  const uint64_t row = v.row0 + static_cast<uint64_t>(b);
+  return (row * static_cast<uint64_t>(v.time) + static_cast<uint64_t>(v.t0 + s)) *
+             static_cast<uint64_t>(v.units) +
+         static_cast<uint64_t>(u);
 }
 
 __global__ void DropoutApplyKernel(const float* src, uint64_t seed, uint32_t c1, uint32_t c2,
