@@ -6,11 +6,13 @@
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <optional>
 #include <string>
 
+#include "apps/lib/distributed.h"
 #include "apps/lib/eval_job.h"
 #include "apps/lib/train_job.h"
 
@@ -86,7 +88,7 @@ inline ConfigFlags ConfigFlagsFromFlags() {
   return f;
 }
 
-inline TrainJobOptions TrainOptionsFromFlags() {
+inline TrainJobOptions TrainOptionsFromFlags(ProcessGroup* group) {
   TrainJobOptions o;
   o.run_dir = FLAGS_run_dir;
   o.sequence_example_file = FLAGS_sequence_example_file;
@@ -102,6 +104,7 @@ inline TrainJobOptions TrainOptionsFromFlags() {
   o.num_threads = FLAGS_num_threads;
   o.seed = FLAGS_seed;
   o.stop_signal = &g_stop_signal;
+  o.group = group;
   return o;
 }
 
@@ -122,18 +125,28 @@ inline EvalJobOptions EvalOptionsFromFlags() {
   return o;
 }
 
-// Runs the job the flags ask for; returns the exit status.
-inline int RunFromFlags(const char* tool, bool eval) {
+// Runs the job the flags ask for; returns the exit status. Under mpirun (`group` non-null)
+// ranks other than 0 log warnings and errors only, and an error on any rank ends the whole
+// job (MPI_Abort) so no rank waits forever in a collective for it.
+inline int RunFromFlags(const char* tool, bool eval, ProcessGroup* group = nullptr) {
   InstallStopHandlers();
+  const bool multi_rank = group != nullptr && group->size() > 1;
+  if (multi_rank && group->rank() != 0) FLAGS_minloglevel = std::max(FLAGS_minloglevel, 1);
   try {
     if (eval) {
+      MELODY_REQUIRE(!multi_rank) << "the eval job runs in one process; start it without mpirun";
       RunEvalJob(EvalOptionsFromFlags());
       return g_stop_signal.load() != 0 ? 128 + g_stop_signal.load() : 0;
     }
-    const TrainJobResult r = RunTrainJob(TrainOptionsFromFlags());
+    const TrainJobResult r = RunTrainJob(TrainOptionsFromFlags(group));
     return r.stopped_by_signal != 0 ? 128 + r.stopped_by_signal : 0;
   } catch (const std::exception& e) {
-    return ReportToolError(tool, e.what());
+    if (!multi_rank) return ReportToolError(tool, e.what());
+    const int status = ReportToolError(
+        tool, "rank " + std::to_string(group->rank()) + " of " + std::to_string(group->size()) +
+                  ": " + e.what() + " (ending every rank)");
+    group->Abort(status);
+    return status;  // not reached
   }
 }
 

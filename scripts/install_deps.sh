@@ -9,4 +9,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake ninja-build pkg-config \
   libprotobuf-dev protobuf-compiler libgflags-dev libgoogle-glog-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev libssl-dev nlohmann-json3-dev \
+  libopenmpi-dev openmpi-bin \
   clang >/dev/null

@@ -13,6 +13,7 @@
 
 #include "apps/lib/checkpoint_saver.h"
 #include "apps/lib/device_select.h"
+#include "apps/lib/distributed.h"
 #include "apps/lib/progress.h"
 #include "apps/lib/run_config.h"
 #include "apps/lib/tfjs_model.h"
@@ -174,6 +175,12 @@ std::string TrainDirOf(const std::string& run_dir) {
 
 TrainJobResult RunTrainJob(const TrainJobOptions& o) {
   ValidateOptions(o);
+  // Data-parallel: every rank computes; rank 0 alone writes (lock, config, checkpoints,
+  // events, console). A group of one is the single-process job.
+  ProcessGroup* group = o.group != nullptr && o.group->size() > 1 ? o.group : nullptr;
+  const int rank = group != nullptr ? group->rank() : 0;
+  const int ranks = group != nullptr ? group->size() : 1;
+  const bool root = rank == 0;
   const auto job_start = Clock::now();
   const std::vector<std::string> files = ExpandSequenceExampleGlob(o.sequence_example_file);
   const std::string train_dir = TrainDirOf(o.run_dir);
@@ -184,9 +191,17 @@ TrainJobResult RunTrainJob(const TrainJobOptions& o) {
   const ModelHParams hp = ModelHParamsFrom(config.hparams);
   LOG(INFO) << HParamsLogLine(config.hparams);
   for (const std::string& w : GraphConstructionWarnings(hp)) LOG(WARNING) << w;
-  MakeDirectories(train_dir);
+  if (ranks > 1) {
+    RowsOfRank(hp.batch_size, rank, ranks);  // batch_size >= ranks, before any work
+    LOG(INFO) << "Data-parallel training: rank " << rank << " of " << ranks << ", rows "
+              << RowsOfRank(hp.batch_size, rank, ranks).first << ".."
+              << RowsOfRank(hp.batch_size, rank, ranks).last << " of each global batch of "
+              << hp.batch_size;
+  }
+  if (root) MakeDirectories(train_dir);
   LOG(INFO) << "Train dir: " << train_dir;
-  TrainDirLock lock(train_dir);
+  std::optional<TrainDirLock> lock;
+  if (root) lock.emplace(train_dir);
   const ModelLayout layout = ModelLayout::Build(ModelShape::From(config.sizes, hp));
 
   const auto load_start = Clock::now();
@@ -203,10 +218,15 @@ TrainJobResult RunTrainJob(const TrainJobOptions& o) {
                           " record(s) of zero steps"
                     : "");
 
-  std::unique_ptr<Context> ctx = CreateContextForFlag(o.device, o.num_threads);
+  std::unique_ptr<Context> ctx = group != nullptr
+                                     ? CreateRankContext(o.device, o.num_threads, *group)
+                                     : CreateContextForFlag(o.device, o.num_threads);
   Trainer trainer(*ctx, layout, config.sizes.no_event_label, TrainerOptionsFrom(hp, o.seed));
+  trainer.SetProcessGroup(group);
   LOG(INFO) << "Starting training loop...";
-  const std::string resume = CheckpointToResume(train_dir);
+  // Rank 0 picks the checkpoint; every rank restores that one.
+  std::string resume = root ? CheckpointToResume(train_dir) : std::string();
+  if (group != nullptr) group->Broadcast(&resume);
   if (!resume.empty()) {
     LOG(INFO) << "Restoring parameters from " << resume;
     trainer.Restore(TrainingCheckpointFromTensors(
@@ -218,33 +238,46 @@ TrainJobResult RunTrainJob(const TrainJobOptions& o) {
       LOG(INFO) << "Warm-started the model weights from " << WarmStartSource(o);
     }
   }
+  // Every rank has read the run config and the checkpoint before rank 0 rewrites them.
+  if (group != nullptr) group->Barrier();
   // Stored once the run is known to start (and refreshed on resume: batch size, learning
   // rate may change between sessions; the shape cannot).
-  WriteRunConfig(train_dir, UpdatedRunConfig(stored, o.config_flags, config));
-
-  CheckpointSaverOptions saver_options;
-  saver_options.num_checkpoints = o.num_checkpoints;
-  saver_options.keep_checkpoint_every_n_hours = o.keep_checkpoint_every_n_hours;
-  CheckpointSaver saver(train_dir, saver_options);
-  saver.RecoverFromStateFile();
-  EventFileWriter events(train_dir);
+  if (root) WriteRunConfig(train_dir, UpdatedRunConfig(stored, o.config_flags, config));
 
   TrainJobResult result;
+  result.num_ranks = ranks;
   result.start_step = trainer.global_step();
+  result.last_checkpoint = resume;
+  std::optional<CheckpointSaver> saver;
+  std::optional<EventFileWriter> events;
   int64_t last_saved_step = trainer.global_step();
   auto last_save_start = Clock::now();
-  result.last_checkpoint = ResolveCheckpointPath(train_dir, saver.Save(trainer.Snapshot(), WallSeconds()));
-  events.WriteCheckpointSaved(trainer.global_step(), CheckpointBasePath(train_dir));
+  if (root) {
+    CheckpointSaverOptions saver_options;
+    saver_options.num_checkpoints = o.num_checkpoints;
+    saver_options.keep_checkpoint_every_n_hours = o.keep_checkpoint_every_n_hours;
+    saver.emplace(train_dir, saver_options);
+    saver->RecoverFromStateFile();
+    events.emplace(train_dir);
+    result.last_checkpoint =
+        ResolveCheckpointPath(train_dir, saver->Save(trainer.Snapshot(), WallSeconds()));
+    events->WriteCheckpointSaved(trainer.global_step(), CheckpointBasePath(train_dir));
+  }
   const int64_t last_step =
       o.num_training_steps != 0 ? result.start_step + o.num_training_steps : -1;
 
   EpochOrder order(o.seed, data.size());
   const int batch_size = hp.batch_size;
   BatchPrefetcher prefetcher(
-      [&data, &order, batch_size](int64_t step) {
-        return MakePaddedBatch(data, TrainingBatchRecords(&order, step, batch_size));
+      [&data, &order, batch_size, rank, ranks](int64_t step) {
+        if (ranks == 1) return MakePaddedBatch(data, TrainingBatchRecords(&order, step, batch_size));
+        return MakePaddedBatch(
+            data, SliceOfTrainingBatch(data, &order, step, batch_size, rank, ranks).records);
       },
       result.start_step, o.prefetch_batches);
+  // The same order walked again on this thread for where each slice sits in its global
+  // batch (EpochOrder is not shared across threads).
+  EpochOrder place_order(o.seed, data.size());
 
   StepRateCounter rate_100(100), rate_summary(o.summary_frequency);
   ProgressMeter progress(result.start_step, o.num_training_steps, WallSeconds());
@@ -254,17 +287,37 @@ TrainJobResult RunTrainJob(const TrainJobOptions& o) {
   bool console_once = false;
   for (int64_t iteration = 0;; ++iteration) {
     const HostBatch batch = prefetcher.Next();
-    const TrainStepResult step = trainer.Step(batch);
+    GlobalBatchPlace place;
+    if (ranks > 1) {
+      const TrainingBatchSlice slice =
+          SliceOfTrainingBatch(data, &place_order, batch.index, batch_size, rank, ranks);
+      place.first_row = slice.first_row;
+      place.global_length = slice.global_length;
+    }
+    const TrainStepResult step = trainer.Step(batch, place);
     const int64_t gs = step.global_step;
     progress.AddStep(batch_size, step.num_positions);
     result.last_metrics = step.metrics;
     ++result.steps_run;
 
+    // Every rank agrees whether to stop now (one rank's signal stops all at this step).
+    int64_t stop = o.stop_signal != nullptr ? o.stop_signal->load() : 0;
+    if (group != nullptr) group->AllReduceMax(&stop, 1);
+    const bool at_last_step = last_step >= 0 && gs >= last_step;
+    if (!root) {
+      if (at_last_step) break;
+      if (stop != 0) {
+        result.stopped_by_signal = static_cast<int>(stop);
+        break;
+      }
+      continue;
+    }
+
     double rate = 0;
-    if (rate_100.Update(gs, &rate)) events.WriteScalars(gs, {{"global_step/sec", static_cast<float>(rate)}});
+    if (rate_100.Update(gs, &rate)) events->WriteScalars(gs, {{"global_step/sec", static_cast<float>(rate)}});
     if (!summarized_once || gs >= last_summary_step + o.summary_frequency) {
-      if (!summarized_once) events.WriteSessionStart(gs);
-      events.WriteScalars(gs, TrainSummaryValues(step.metrics));
+      if (!summarized_once) events->WriteSessionStart(gs);
+      events->WriteScalars(gs, TrainSummaryValues(step.metrics));
       summarized_once = true;
       last_summary_step = gs;
     }
@@ -272,8 +325,8 @@ TrainJobResult RunTrainJob(const TrainJobOptions& o) {
         o.save_checkpoint_secs) {
       last_save_start = Clock::now();
       result.last_checkpoint =
-          ResolveCheckpointPath(train_dir, saver.Save(trainer.Snapshot(), WallSeconds()));
-      events.WriteCheckpointSaved(gs, CheckpointBasePath(train_dir));
+          ResolveCheckpointPath(train_dir, saver->Save(trainer.Snapshot(), WallSeconds()));
+      events->WriteCheckpointSaved(gs, CheckpointBasePath(train_dir));
       last_saved_step = gs;
     }
     if (iteration % o.summary_frequency == 0) {
@@ -291,25 +344,26 @@ TrainJobResult RunTrainJob(const TrainJobOptions& o) {
       console_once = true;
     }
     if (rate_summary.Update(gs, &rate)) {
-      events.WriteScalars(gs, {{"global_step/sec", static_cast<float>(rate)}});
+      events->WriteScalars(gs, {{"global_step/sec", static_cast<float>(rate)}});
       char text[64];
       std::snprintf(text, sizeof text, "global_step/sec: %g", rate);
       LOG(INFO) << text;
     }
-    if (last_step >= 0 && gs >= last_step) break;
-    if (o.stop_signal != nullptr && o.stop_signal->load() != 0) {
-      result.stopped_by_signal = o.stop_signal->load();
+    if (at_last_step) break;
+    if (stop != 0) {
+      result.stopped_by_signal = static_cast<int>(stop);
       LOG(WARNING) << "Stopping at step " << gs << " on signal " << result.stopped_by_signal
                    << ": writing a final checkpoint";
       break;
     }
   }
-  if (last_saved_step != trainer.global_step()) {
+  if (root && last_saved_step != trainer.global_step()) {
     result.last_checkpoint =
-        ResolveCheckpointPath(train_dir, saver.Save(trainer.Snapshot(), WallSeconds()));
-    events.WriteCheckpointSaved(trainer.global_step(), CheckpointBasePath(train_dir));
+        ResolveCheckpointPath(train_dir, saver->Save(trainer.Snapshot(), WallSeconds()));
+    events->WriteCheckpointSaved(trainer.global_step(), CheckpointBasePath(train_dir));
   }
-  events.Flush(true);
+  if (root) events->Flush(true);
+  result.gradient_reduce_seconds = trainer.gradient_reduce_seconds();
   result.final_step = trainer.global_step();
   result.input_wait_seconds = prefetcher.blocked_seconds();
   result.seconds = std::chrono::duration<double>(Clock::now() - job_start).count();
@@ -317,6 +371,9 @@ TrainJobResult RunTrainJob(const TrainJobOptions& o) {
   LOG(INFO) << "Ran " << result.steps_run << " steps (" << result.start_step << " -> "
             << result.final_step << ") in " << FormatDuration(result.seconds)
             << "; the step waited " << result.input_wait_seconds << " s on input";
+  if (ranks > 1)
+    LOG(INFO) << ranks << " ranks; summing gradients over them took "
+              << result.gradient_reduce_seconds << " s on rank " << rank;
   return result;
 }
 

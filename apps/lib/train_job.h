@@ -1,7 +1,8 @@
 // melody_rnn_train without --eval (shared/spec/training.md §1-§6, apps.md §5): the training
 // job over a run directory, with the reference's log lines, summaries, checkpoints and
 // retention, plus what the reference lacks: a stored run config, a seeded reproducible
-// data order, progress with rates and ETA, strict resume, SIGINT/SIGTERM handling.
+// data order, progress with rates and ETA, strict resume, SIGINT/SIGTERM handling, and
+// data-parallel training over a process group (apps/lib/distributed.h: only rank 0 writes).
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,8 @@
 #include "kernels/softmax_cross_entropy.h"
 
 namespace melody {
+
+class ProcessGroup;
 
 struct TrainJobOptions {
   std::string run_dir;
@@ -32,6 +35,9 @@ struct TrainJobOptions {
   // Set (to the signal number) by a signal handler: the loop stops after the current step,
   // writes a final checkpoint and returns with stop_signal set.
   const std::atomic<int>* stop_signal = nullptr;
+  // The ranks of a data-parallel job (every rank calls RunTrainJob with the same options);
+  // null or a group of one: one process, exactly as without MPI.
+  ProcessGroup* group = nullptr;
 };
 
 struct TrainJobResult {
@@ -41,6 +47,8 @@ struct TrainJobResult {
   int stopped_by_signal = 0;
   double seconds = 0;
   double input_wait_seconds = 0;
+  int num_ranks = 1;
+  double gradient_reduce_seconds = 0;  // summing gradients over ranks (0 for one rank)
   TrainMetrics last_metrics;
   std::string last_checkpoint;  // resolved prefix
 };

@@ -88,7 +88,17 @@ TrainingCheckpoint Trainer::Snapshot() const {
   return c;
 }
 
-TrainStepResult Trainer::Step(const HostBatch& host) {
+void Trainer::SetProcessGroup(ProcessGroup* group) {
+  if (group == nullptr || group->size() == 1) {
+    group_ = nullptr;
+    reducer_.reset();
+    return;
+  }
+  group_ = group;
+  reducer_ = MakeGradientReducer(*group, ctx_);
+}
+
+TrainStepResult Trainer::Step(const HostBatch& host, const GlobalBatchPlace& place) {
   ModelBatch batch;
   batch.inputs = ctx_.is_cpu() ? host.inputs : host.inputs.CopyTo(ctx_.device());
   batch.labels = ctx_.is_cpu() ? host.labels : host.labels.CopyTo(ctx_.device());
@@ -97,9 +107,22 @@ TrainStepResult Trainer::Step(const HostBatch& host) {
   dropout.keep_prob = options_.dropout_keep_prob;
   dropout.seed = options_.seed;
   dropout.step = static_cast<uint64_t>(state_.global_step);
-  const ModelStepResult r = model_.Run(ctx_, state_.weights, batch, dropout, &grads_);
+  dropout.row_offset = place.first_row;
+  dropout.time_stride = place.global_length;
+  ModelStepResult r = model_.Run(ctx_, state_.weights, batch, dropout, &grads_);
+  if (group_ != nullptr) {
+    // Local grads are of the local mean loss: weight them by the local share of the global
+    // valid positions, so their sum is the gradient of the global mean loss.
+    const CrossEntropyCounts global = AllReduceCounts(*group_, r.counts);
+    const float factor = static_cast<float>(static_cast<double>(r.counts.num_positions) /
+                                            static_cast<double>(global.num_positions));
+    reducer_->SumScaled(ctx_, factor, &grads_);
+    r.counts = global;
+    r.metrics = TrainMetricsFromCounts(global);
+  }
   // The reference's check_numerics fails the run on the loss of this batch; we check before
   // the update, so the weights (and every checkpoint) stay those of the last good step.
+  // (Data-parallel: the global loss, so every rank stops at the same step.)
   if (!std::isfinite(r.metrics.loss)) {
     ctx_.Synchronize();
     MELODY_FAIL() << NonFiniteMessage(r.metrics.loss, state_.global_step + 1);

@@ -6,11 +6,16 @@
 //
 // Dropout masks come from Philox keyed by (seed, global step, layer), the data order from
 // (seed, global step) (apps/lib/train_data.h): nothing depends on process history.
+//
+// Data-parallel (apps/lib/distributed.h): with a process group of N > 1 ranks, each rank
+// steps on its slice of the global batch; the counts and the scaled gradients are summed
+// over ranks before the NaN check, clipping and Adam, so every rank holds the same state.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 
+#include "apps/lib/distributed.h"
 #include "apps/lib/train_data.h"
 #include "core/context.h"
 #include "kernels/adam.h"
@@ -29,8 +34,15 @@ struct TrainerOptions {
 };
 TrainerOptions TrainerOptionsFrom(const ModelHParams& hparams, uint64_t seed);
 
+// Where a batch sits in the global batch of a data-parallel step (dropout masks are keyed
+// by global row and the global padded length). The default: the batch is the whole batch.
+struct GlobalBatchPlace {
+  uint64_t first_row = 0;
+  int64_t global_length = 0;  // 0 = the batch's own padded length
+};
+
 struct TrainStepResult {
-  CrossEntropyCounts counts;
+  CrossEntropyCounts counts;  // of the global batch (summed over ranks)
   TrainMetrics metrics;     // of the batch, with the weights before the update
   int64_t global_step = 0;  // after the update
   int64_t num_positions = 0;
@@ -53,7 +65,13 @@ class Trainer {
 
   // One step on `batch` (host tensors). Throws melody::Error when the loss is NaN or Inf,
   // before any variable changes ("LossTensor is inf or nan ... at step N").
-  TrainStepResult Step(const HostBatch& batch);
+  TrainStepResult Step(const HostBatch& batch, const GlobalBatchPlace& place = {});
+
+  // Makes every later Step a data-parallel step over `group` (a group of one: no effect).
+  // The group must outlive the trainer.
+  void SetProcessGroup(ProcessGroup* group);
+  // Seconds spent summing gradients over ranks so far (0 without a group).
+  double gradient_reduce_seconds() const { return reducer_ ? reducer_->seconds() : 0; }
 
   int64_t global_step() const { return state_.global_step; }
   // GEMM floating-point operations of one step over a batch with these lengths.
@@ -70,6 +88,8 @@ class Trainer {
   TrainerOptions options_;
   TrainingCheckpoint state_;  // on ctx's device
   Parameters grads_;
+  ProcessGroup* group_ = nullptr;
+  std::unique_ptr<GradientReducer> reducer_;
 };
 
 }  // namespace melody
