@@ -44,8 +44,7 @@ int main(int argc, char** argv) {
     const melody::ExportReport report = melody::RunExport(options);
     for (const std::string& file : report.files) std::printf("%s\n", file.c_str());
   } catch (const std::exception& e) {
-    LOG(ERROR) << e.what();
-    return 1;
+    return melody::ReportToolError("melody_rnn_export", e.what());
   }
   return 0;
 }

@@ -1,8 +1,12 @@
 #include "apps/lib/export.h"
 
+#include <dirent.h>
 #include <glog/logging.h>
 
+#include <cstdio>
 #include <memory>
+#include <regex>
+#include <set>
 
 #include "apps/lib/device_select.h"
 #include "apps/lib/tfjs_config.h"
@@ -24,6 +28,24 @@ void ValidateExportOptions(const ExportOptions& o) {
       << "--format must be tfjs (a magenta.js MusicRNN checkpoint), got '" << o.format << "'";
   MELODY_REQUIRE(!o.output_dir.empty()) << "--output_dir required";
   ParseTfjsQuantization(o.quantize);
+}
+
+// Shards of an earlier export into the same directory that the new manifest does not name
+// (a re-export with fewer shards): removed, so the directory holds one checkpoint.
+void RemoveStaleShards(const std::string& dir, const std::set<std::string>& keep) {
+  static const std::regex kShardName("group[0-9]+-shard[0-9]+of[0-9]+\\.bin");
+  DIR* d = opendir(dir.c_str());
+  if (!d) return;
+  std::vector<std::string> stale;
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (std::regex_match(name, kShardName) && !keep.count(name)) stale.push_back(name);
+  }
+  closedir(d);
+  for (const std::string& name : stale) {
+    const std::string path = JoinPath(dir, name);
+    if (std::remove(path.c_str()) == 0) LOG(INFO) << "Removed " << path << " (an earlier export's shard)";
+  }
 }
 
 }  // namespace
@@ -54,6 +76,9 @@ ExportReport WriteTfjsExport(const GeneratorModel& model, const std::string& out
     report.files.push_back(w->path());
   }
   CommitTogether(all);
+  std::set<std::string> shard_names;
+  for (const auto& [name, bytes] : weights.shards) shard_names.insert(name);
+  RemoveStaleShards(output_dir, shard_names);
   return report;
 }
 

@@ -241,6 +241,20 @@ TEST(ExportTfjs, LargeModelIsShardedAtFourMiB) {
   }
   EXPECT_EQ(total, 3247142 * 4);
   ExpectBitExact(tensors, ReadTfjsWeights(o.output_dir));
+
+  // Re-exporting a one-shard model into the same directory leaves no stale shard.
+  o.config.hparams = "rnn_layer_sizes=[16]";
+  Parameters small(ModelLayout::Build(ModelShape::From(
+      config.sizes, ModelHParamsFrom(MelodyRnnConfigFromFlags(o.config).hparams))));
+  small.InitializeRandom(12);
+  TensorMap small_tensors;
+  AddParameters(small, "", &small_tensors);
+  WriteCheckpointV2(JoinPath(dir, "model.ckpt-2"), small_tensors);
+  o.source.checkpoint_file = JoinPath(dir, "model.ckpt-2");
+  RunExport(o);
+  EXPECT_EQ(FilesIn(o.output_dir), (std::vector<std::string>{"config.json", "group1-shard1of1.bin",
+                                                             "weights_manifest.json"}));
+  ExpectBitExact(small_tensors, ReadTfjsWeights(o.output_dir));
 }
 
 TEST(ExportTfjs, BadOptionsNameTheFlag) {
