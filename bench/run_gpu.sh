@@ -117,6 +117,12 @@ else
   if [ "${MODEL_BENCH_CPU:-0}" = 1 ]; then
     run_bench_at model_bench_cpu "${MODEL_BIN}" --device=cpu --out="${OUT_DIR}/model_bench_cpu.json"
   fi
+  # Data-parallel training over NCCL, one rank per GPU (issue 9; needs 2+ GPUs and mpirun).
+  if [ "$(nvidia-smi -L 2>/dev/null | wc -l)" -gt 1 ] && command -v mpirun > /dev/null; then
+    if DEVICE=cuda BUILD_DIR="${BUILD_DIR}" OUT="${OUT_DIR}/scaling" bash bench/run_scaling.sh \
+        > "${OUT_DIR}/scaling.log" 2>&1; then note "bench scaling (NCCL): OK"
+    else note "bench scaling (NCCL): FAILED (see scaling.log)"; BENCH_STATUS=1; fi
+  fi
 fi
 
 note "outputs in ${OUT_DIR}"
