@@ -1,8 +1,9 @@
 // Data-parallel training (apps/lib/distributed.h, issue 9): the row split, dropout masks of
 // a slice equal to the whole batch's rows, and melody_rnn_train under mpirun: 2 ranks give
 // the losses and weights of 1 process (basic_rnn and attention_rnn, dropout on), 1 rank
-// under mpirun equals no mpirun bit for bit, and killing a rank stops the job with a
-// message naming it, leaves the newest checkpoint readable, and a restart resumes.
+// under mpirun equals no mpirun bit for bit, an error on the ranks ends the job naming the
+// rank, and killing a rank stops the job with a message naming it, leaves the newest
+// checkpoint readable, and a restart resumes.
 // The mpirun tests skip, saying why, in a build without MPI.
 #include <gtest/gtest.h>
 #include <dirent.h>
@@ -294,6 +295,22 @@ TEST_F(MpiTrainTest, OneRankUnderMpirunEqualsNoMpirunBitForBit) {
   EXPECT_TRUE(testing::SameTensors(ReadCheckpointV2(LatestCheckpoint(TrainDir("plain"))),
                                    ReadCheckpointV2(LatestCheckpoint(TrainDir("mpi1"))), &why))
       << why;
+}
+
+TEST_F(MpiTrainTest, ErrorsOnEveryRankEndTheJobNamingTheRank) {
+  const std::string data = JoinPath(dir_, "basic.tfrecord");
+  testing::WriteTinyTrainingSet(data, "basic_rnn", 6, 4, 3);
+  // A global batch smaller than the ranks: every rank refuses before any work.
+  std::string log;
+  EXPECT_NE(Run(Mpi(2, Flags("basic_rnn", "batch_size=1,rnn_layer_sizes=[8]", data, "small", 2)),
+                &log), 0);
+  EXPECT_NE(log.find("batch_size 1 is smaller than the 2 ranks"), std::string::npos) << log;
+  EXPECT_NE(log.find("rank 1 of 2"), std::string::npos) << log;
+  // The eval job is a one-process job.
+  std::vector<std::string> eval = Flags("basic_rnn", "rnn_layer_sizes=[8]", data, "small", 2);
+  eval.push_back("--eval");
+  EXPECT_NE(Run(Mpi(2, eval), &log), 0);
+  EXPECT_NE(log.find("the eval job runs in one process"), std::string::npos) << log;
 }
 
 // Ranks of a running mpirun: its children whose OMPI_COMM_WORLD_RANK is `rank`.
