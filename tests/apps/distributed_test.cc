@@ -126,6 +126,9 @@ class MpiTrainTest : public ::testing::Test {
     train_ = std::string(MELODY_BINARY_DIR) + "/apps/melody_rnn_train";
     if (!PathExists(train_)) GTEST_SKIP() << "binary not built: " << train_;
     dir_ = testing::MakeTempDir("distributed_train");
+    // Containers often forbid the cross-process memory copy OpenMPI's shared-memory
+    // transport tries first; plain copies work everywhere (unless the caller chose).
+    setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
   }
   std::vector<std::string> Flags(const std::string& config, const std::string& hparams,
                                  const std::string& data, const std::string& run,
@@ -313,24 +316,37 @@ TEST_F(MpiTrainTest, ErrorsOnEveryRankEndTheJobNamingTheRank) {
   EXPECT_NE(log.find("the eval job runs in one process"), std::string::npos) << log;
 }
 
-// Ranks of a running mpirun: its children whose OMPI_COMM_WORLD_RANK is `rank`.
+pid_t ParentOf(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const size_t close = line.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(line.substr(close + 2));
+  char state;
+  pid_t parent = 0;
+  rest >> state >> parent;
+  return parent;
+}
+
+bool DescendsFrom(pid_t pid, pid_t ancestor) {
+  for (int depth = 0; pid > 1 && depth < 16; ++depth) {
+    pid = ParentOf(pid);
+    if (pid == ancestor) return true;
+  }
+  return false;
+}
+
+// The process of rank `rank` under a running mpirun: a descendant of it (a child with
+// OpenMPI 4, a grandchild through a daemon with later versions) whose environment has
+// OMPI_COMM_WORLD_RANK=rank.
 pid_t FindRank(pid_t mpirun, int rank) {
   DIR* proc = opendir("/proc");
   if (proc == nullptr) return -1;
   pid_t found = -1;
   while (dirent* e = readdir(proc)) {
     const pid_t pid = static_cast<pid_t>(std::atol(e->d_name));
-    if (pid <= 0) continue;
-    std::ifstream stat("/proc/" + std::string(e->d_name) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    const size_t close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
-    char state;
-    pid_t parent = 0;
-    rest >> state >> parent;
-    if (parent != mpirun) continue;
+    if (pid <= 0 || !DescendsFrom(pid, mpirun)) continue;
     std::ifstream env("/proc/" + std::string(e->d_name) + "/environ");
     std::string var;
     while (std::getline(env, var, '\0'))
