@@ -35,8 +35,9 @@ class ProcessGroup {
   virtual ~ProcessGroup() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  // Rank among the processes on this machine (picks the GPU).
+  // Rank among the processes on this machine (picks the GPU), and how many there are.
   virtual int local_rank() const = 0;
+  virtual int local_size() const = 0;
   virtual void AllReduceSum(float* data, size_t n) = 0;
   virtual void AllReduceSum(double* data, size_t n) = 0;
   virtual void AllReduceMax(int64_t* data, size_t n) = 0;
@@ -102,7 +103,9 @@ class GradientReducer {
 std::unique_ptr<GradientReducer> MakeGradientReducer(ProcessGroup& group, Context& ctx);
 
 // The context of this rank for --device: a GPU per local rank (local_rank modulo the
-// GPUs present) when the device is CUDA; otherwise CreateContextForFlag's.
+// GPUs present) when the device is CUDA; otherwise CreateContextForFlag's, where
+// --num_threads=0 (all cores) means this rank's share of the cores (cores / local ranks,
+// at least 1), so `mpirun -np N` with the flags of a single run does not oversubscribe.
 std::unique_ptr<Context> CreateRankContext(const std::string& device, int num_threads,
                                            const ProcessGroup& group);
 

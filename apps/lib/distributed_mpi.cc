@@ -44,11 +44,13 @@ class MpiProcessGroup : public ProcessGroup {
     MELODY_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_,
                                          MPI_INFO_NULL, &local));
     MELODY_MPI_CHECK(MPI_Comm_rank(local, &local_rank_));
+    MELODY_MPI_CHECK(MPI_Comm_size(local, &local_size_));
     MELODY_MPI_CHECK(MPI_Comm_free(&local));
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   int local_rank() const override { return local_rank_; }
+  int local_size() const override { return local_size_; }
   void AllReduceSum(float* data, size_t n) override {
     MELODY_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data, CountOf(n), MPI_FLOAT, MPI_SUM,
                                    MPI_COMM_WORLD));
@@ -76,7 +78,7 @@ class MpiProcessGroup : public ProcessGroup {
   }
 
  private:
-  int rank_ = 0, size_ = 1, local_rank_ = 0;
+  int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
 };
 
 }  // namespace
