@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apps/lib/hparams_json.h"
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/tf_checkpoint.h"
@@ -14,41 +15,6 @@ namespace melody {
 namespace {
 
 constexpr const char* kRecordFormat = "melody_rnn.bundle_config.v1";
-
-nlohmann::json HParamToJson(const HParamValue& v) {
-  switch (v.type) {
-    case HParamValue::Type::kInt: return v.int_value;
-    case HParamValue::Type::kFloat: return v.float_value;
-    case HParamValue::Type::kBool: return v.bool_value;
-    case HParamValue::Type::kIntList: return v.list_value;
-  }
-  return nullptr;
-}
-
-// The value as `like`'s type when the name exists, else by the JSON type.
-HParamValue HParamFromJson(const nlohmann::json& j, const HParamValue* like,
-                           const std::string& what) {
-  using T = HParamValue::Type;
-  const T type = like ? like->type
-                      : j.is_boolean() ? T::kBool
-                      : j.is_array() ? T::kIntList
-                      : j.is_number_integer() ? T::kInt : T::kFloat;
-  switch (type) {
-    case T::kInt:
-      MELODY_REQUIRE(j.is_number_integer()) << what << ": expected an integer, got " << j.dump();
-      return HParamValue::Int(j.get<int64_t>());
-    case T::kFloat:
-      MELODY_REQUIRE(j.is_number()) << what << ": expected a number, got " << j.dump();
-      return HParamValue::Float(j.get<double>());
-    case T::kBool:
-      MELODY_REQUIRE(j.is_boolean()) << what << ": expected true/false, got " << j.dump();
-      return HParamValue::Bool(j.get<bool>());
-    case T::kIntList:
-      MELODY_REQUIRE(j.is_array()) << what << ": expected a list, got " << j.dump();
-      return HParamValue::IntList(j.get<std::vector<int64_t>>());
-  }
-  MELODY_FAIL() << what << ": unsupported value " << j.dump();
-}
 
 }  // namespace
 

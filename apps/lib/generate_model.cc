@@ -40,6 +40,20 @@ Parameters LoadOntoDevice(Context& ctx, const ModelLayout& layout, const TensorM
 
 }  // namespace
 
+void AdoptNetworkShape(const ModelShape& shape, const HParams& requested,
+                       const std::string& source, HParams* hparams) {
+  std::vector<int64_t> sizes(shape.layer_sizes.begin(), shape.layer_sizes.end());
+  hparams->Set("rnn_layer_sizes", HParamValue::IntList(sizes));
+  hparams->Set("attn_length", HParamValue::Int(shape.attn_length));
+  hparams->Set("residual_connections", HParamValue::Bool(shape.residual_connections));
+  for (const char* name : {"rnn_layer_sizes", "attn_length", "residual_connections"}) {
+    if (!(requested.Get(name) == hparams->Get(name)))
+      LOG(WARNING) << "--hparams " << name << "=" << requested.Get(name).PythonRepr()
+                   << " has no effect: " << source << " has " << name << "="
+                   << hparams->Get(name).PythonRepr();
+  }
+}
+
 GeneratorModel LoadGeneratorFromBundle(Context& ctx, const std::string& path,
                                        const std::string& hparams_text) {
   int extra = 0;
@@ -93,16 +107,7 @@ GeneratorModel LoadGeneratorFromBundle(Context& ctx, const std::string& path,
       << shape.num_classes << " classes, but the " << selection.Describe() << " encoder gives "
       << model.config.sizes.input_size << " and " << model.config.sizes.num_classes;
   // Record the network the tensors describe, so logs and re-saved bundles say the truth.
-  std::vector<int64_t> sizes(shape.layer_sizes.begin(), shape.layer_sizes.end());
-  model.config.hparams.Set("rnn_layer_sizes", HParamValue::IntList(sizes));
-  model.config.hparams.Set("attn_length", HParamValue::Int(shape.attn_length));
-  model.config.hparams.Set("residual_connections", HParamValue::Bool(shape.residual_connections));
-  for (const char* name : {"rnn_layer_sizes", "attn_length", "residual_connections"}) {
-    if (!(requested.Get(name) == model.config.hparams.Get(name)))
-      LOG(WARNING) << "--hparams " << name << "=" << requested.Get(name).PythonRepr()
-                   << " has no effect: the bundle's network has " << name << "="
-                   << model.config.hparams.Get(name).PythonRepr();
-  }
+  AdoptNetworkShape(shape, requested, "the bundle's network", &model.config.hparams);
   model.layout = ModelLayout::Build(shape);
   model.params = LoadOntoDevice(ctx, model.layout, tensors, path);
   return model;

@@ -59,4 +59,10 @@ GeneratorModel LoadGeneratorFromCheckpoint(Context& ctx, const ModelSource& sour
 // --checkpoint_file as a prefix or a directory; errors with the reference's messages.
 std::string ResolveCheckpointPrefix(const ModelSource& source);
 
+// Sets the shape-affecting hparams (rnn_layer_sizes, attn_length, residual_connections) to
+// the network the loaded tensors describe, logging each one the user's --hparams
+// (`requested`) asked to differ: it has no effect on a network read from `source`.
+void AdoptNetworkShape(const ModelShape& shape, const HParams& requested,
+                       const std::string& source, HParams* hparams);
+
 }  // namespace melody

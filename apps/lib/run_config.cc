@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apps/lib/hparams_json.h"
 #include "core/error.h"
 #include "core/file_util.h"
 
@@ -11,40 +12,6 @@ namespace {
 
 constexpr const char* kFormatName = "melody_rnn run config";
 constexpr int kFormatVersion = 1;
-
-nlohmann::json HParamToJson(const HParamValue& v) {
-  switch (v.type) {
-    case HParamValue::Type::kInt: return v.int_value;
-    case HParamValue::Type::kFloat: return v.float_value;
-    case HParamValue::Type::kBool: return v.bool_value;
-    case HParamValue::Type::kIntList: return v.list_value;
-  }
-  return nullptr;
-}
-
-// Reads `j` with the type of `like` (the config's own value), so a float written as 1 or
-// an int list comes back with the type the parser and the network expect.
-HParamValue HParamFromJson(const nlohmann::json& j, const HParamValue& like,
-                           const std::string& name, const std::string& what) {
-  switch (like.type) {
-    case HParamValue::Type::kInt:
-      MELODY_REQUIRE(j.is_number_integer()) << what << ": hparam " << name << " must be an integer";
-      return HParamValue::Int(j.get<int64_t>());
-    case HParamValue::Type::kFloat:
-      MELODY_REQUIRE(j.is_number()) << what << ": hparam " << name << " must be a number";
-      return HParamValue::Float(j.get<double>());
-    case HParamValue::Type::kBool:
-      MELODY_REQUIRE(j.is_boolean()) << what << ": hparam " << name << " must be true or false";
-      return HParamValue::Bool(j.get<bool>());
-    case HParamValue::Type::kIntList:
-      MELODY_REQUIRE(j.is_array()) << what << ": hparam " << name << " must be a list";
-      for (const auto& e : j)
-        MELODY_REQUIRE(e.is_number_integer())
-            << what << ": hparam " << name << " must be a list of integers";
-      return HParamValue::IntList(j.get<std::vector<int64_t>>());
-  }
-  MELODY_FAIL() << what << ": hparam " << name << " has an unknown type";
-}
 
 // The config a selection names, before any --hparams (the types of its hparams are the
 // schema of the stored values).
@@ -142,7 +109,7 @@ std::optional<RunConfig> ReadRunConfig(const std::string& train_dir) {
     for (const auto& [name, value] : j["hparams"].items()) {
       MELODY_REQUIRE(selected.hparams.Has(name))
           << path << ": unknown hyperparameter " << name << " for this config";
-      run.hparams.Set(name, HParamFromJson(value, selected.hparams.Get(name), name, path));
+      run.hparams.Set(name, HParamFromJson(value, &selected.hparams.Get(name), path + ": hparam " + name));
     }
     return run;
   } catch (const nlohmann::json::exception& e) {

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "apps/lib/generate_bundle.h"
+#include "apps/lib/generate_model.h"
 #include "apps/lib/tfjs_config.h"
 #include "apps/lib/tfjs_weights.h"
 #include "core/error.h"
@@ -121,16 +122,7 @@ GeneratorModel LoadGeneratorFromTfjs(Context& ctx, const std::string& dir,
                  << " note range " << model.config.melody.min_note << ".."
                  << model.config.melody.max_note - 1 << "; using the config's";
 
-  std::vector<int64_t> sizes(shape.layer_sizes.begin(), shape.layer_sizes.end());
-  model.config.hparams.Set("rnn_layer_sizes", HParamValue::IntList(sizes));
-  model.config.hparams.Set("attn_length", HParamValue::Int(shape.attn_length));
-  model.config.hparams.Set("residual_connections", HParamValue::Bool(shape.residual_connections));
-  for (const char* name : {"rnn_layer_sizes", "attn_length", "residual_connections"}) {
-    if (!(requested.Get(name) == model.config.hparams.Get(name)))
-      LOG(WARNING) << "--hparams " << name << "=" << requested.Get(name).PythonRepr()
-                   << " has no effect: the TF.js checkpoint's network has " << name << "="
-                   << model.config.hparams.Get(name).PythonRepr();
-  }
+  AdoptNetworkShape(shape, requested, "the TF.js checkpoint's network", &model.config.hparams);
   model.layout = ModelLayout::Build(shape);
   Parameters host(model.layout);
   LoadParameters(tensors, &host, dir);
