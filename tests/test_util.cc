@@ -1,5 +1,9 @@
 #include "tests/test_util.h"
 
+#include <dirent.h>
+
+#include <algorithm>
+
 #include <openssl/evp.h>
 #include <stdlib.h>
 
@@ -118,5 +122,16 @@ std::string HostBytes(const std::vector<T>& values) {
 
 std::string InputsSha256(const std::vector<float>& inputs) { return Sha256Hex(HostBytes(inputs)); }
 std::string LabelsSha256(const std::vector<int64_t>& labels) { return Sha256Hex(HostBytes(labels)); }
+
+std::vector<std::string> FilesIn(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = opendir(dir.c_str());
+  if (!d) return names;
+  while (dirent* e = readdir(d))
+    if (e->d_name[0] != '.') names.push_back(e->d_name);
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
 
 }  // namespace melody::testing

@@ -21,6 +21,9 @@ bool HaveShared(const std::string& relative);
 std::string SourcePath(const std::string& relative);
 // A fresh empty directory under $TMPDIR (or /tmp), removed when the test binary exits.
 std::string MakeTempDir(const std::string& prefix);
+// Names of the entries of `dir` that do not start with '.', sorted (empty when `dir`
+// cannot be opened).
+std::vector<std::string> FilesIn(const std::string& dir);
 // Parses a JSON file; throws melody::Error naming the file on failure.
 nlohmann::json LoadJson(const std::string& path);
 // Standard base64 decoding (for golden serialized_b64 fields).

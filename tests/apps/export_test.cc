@@ -37,16 +37,7 @@ using melody::testing::SharedPath;
 constexpr const char* kBundle = "data/compat/attention_rnn_pipeline_2019/my_model.mag";
 constexpr const char* kCompatTfjs = "data/compat/tfjs_attention_rnn_128x128";
 
-std::vector<std::string> FilesIn(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = opendir(dir.c_str());
-  if (!d) return names;
-  while (dirent* e = readdir(d))
-    if (e->d_name[0] != '.') names.push_back(e->d_name);
-  closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
-}
+using melody::testing::FilesIn;
 
 TensorMap BundleTensors() {
   const GeneratorBundleContents b = ReadGeneratorBundle(SharedPath(kBundle));
