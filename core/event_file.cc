@@ -15,6 +15,7 @@
 
 #include "core/crc32c.h"
 #include "core/error.h"
+#include "core/little_endian.h"
 #include "core/file_util.h"
 #include "core/tfrecord.h"
 
@@ -64,18 +65,6 @@ bool WriteAll(int fd, const char* data, size_t size) {
     size -= static_cast<size_t>(n);
   }
   return true;
-}
-
-uint64_t GetFixed64(const unsigned char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
-uint32_t GetFixed32(const unsigned char* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
 }
 
 tensorflow::Event EventAt(int64_t step, double wall_time) {

@@ -6,6 +6,7 @@
 
 #include "core/crc32c.h"
 #include "core/error.h"
+#include "core/little_endian.h"
 
 namespace melody {
 namespace {
@@ -17,32 +18,12 @@ constexpr unsigned char kSnappyCompression = 1;
 
 // ---- Encoding helpers ---------------------------------------------------------------
 
-void PutFixed32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-void PutFixed64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
 void PutVarint64(std::string* out, uint64_t v) {
   while (v >= 0x80) {
     out->push_back(static_cast<char>((v & 0x7f) | 0x80));
     v >>= 7;
   }
   out->push_back(static_cast<char>(v));
-}
-
-uint32_t GetFixed32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
-
-uint64_t GetFixed64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
 }
 
 // Decodes a varint of at most `max_bytes` bytes at *pos (< limit); false when truncated or

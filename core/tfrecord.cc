@@ -5,26 +5,10 @@
 
 #include "core/crc32c.h"
 #include "core/error.h"
+#include "core/little_endian.h"
 
 namespace melody {
 namespace {
-
-void PutFixed64(char* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-void PutFixed32(char* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-uint64_t GetFixed64(const unsigned char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-uint32_t GetFixed32(const unsigned char* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
 
 bool LooksCompressed(const unsigned char* p) {
   if (p[0] == 0x1f && p[1] == 0x8b) return true;  // gzip
