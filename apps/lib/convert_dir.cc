@@ -20,6 +20,7 @@
 #include <thread>
 #include <utility>
 
+#include "apps/lib/thread_count.h"
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/proto_util.h"
@@ -444,15 +445,6 @@ class OrderedConverter {
   std::vector<std::thread> workers_;
 };
 
-int ResolveThreads(int requested) {
-  MELODY_REQUIRE(requested >= 0 && requested <= kMaxConvertThreads)
-      << "--num_threads must be between 0 (all cores) and " << kMaxConvertThreads << ", got "
-      << requested;
-  if (requested > 0) return requested;
-  unsigned cores = std::thread::hardware_concurrency();
-  return cores ? std::min(static_cast<int>(cores), kMaxConvertThreads) : 1;
-}
-
 }  // namespace
 
 ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options) {
@@ -466,7 +458,7 @@ ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options) {
   MELODY_REQUIRE(!IsDirectory(output_file)) << output_file << ": output file is a directory";
 
   ConvertDirResult result;
-  result.num_threads = ResolveThreads(options.num_threads);
+  result.num_threads = ResolveThreadCount(options.num_threads, kMaxConvertThreads);
   // As in the reference: the base name of the path as given, so "data/" gives "".
   const std::string collection_name = EscapeInvalidUtf8(Basename(input_dir));
 

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "apps/lib/convert_dir.h"  // EscapeForLog, QuoteForLog
+#include "apps/lib/thread_count.h"
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/temp_files.h"
@@ -39,15 +40,6 @@ class PartitionDraws {
  private:
   std::mt19937_64 engine_;
 };
-
-int ResolveThreads(int requested) {
-  MELODY_REQUIRE(requested >= 0 && requested <= kMaxDatasetThreads)
-      << "--num_threads must be between 0 (all cores) and " << kMaxDatasetThreads << ", got "
-      << requested;
-  if (requested > 0) return requested;
-  const unsigned hw = std::thread::hardware_concurrency();
-  return hw ? std::min(static_cast<int>(hw), kMaxDatasetThreads) : 1;
-}
 
 // A fixed set of helper threads that, with the calling thread, run fn(i) for i in [0, n)
 // one batch at a time. Kept for the whole run so that per-thread buffers (and malloc
@@ -236,7 +228,7 @@ DatasetRun RunGraph(const std::function<bool(Slot*)>& next_input,
   CheckEvalRatio(options.eval_ratio);
   const MelodyPipeline pipeline(options.config);
   DatasetRun run;
-  run.num_threads = ResolveThreads(options.num_threads);
+  run.num_threads = ResolveThreadCount(options.num_threads, kMaxDatasetThreads);
   PartitionDraws draws(options.seed);
   if (options.log_progress)
     LOG(INFO) << "Partition: eval_ratio " << options.eval_ratio << ", seed " << options.seed;
@@ -342,7 +334,8 @@ DatasetRun CreateDataset(const CreateDatasetFiles& files, const CreateDatasetOpt
   MELODY_REQUIRE(PathExists(input)) << input << ": input file does not exist";
   MELODY_REQUIRE(!IsDirectory(input)) << input << ": input is a directory, not a TFRecord file";
   CheckEvalRatio(options.eval_ratio);
-  ResolveThreads(options.num_threads);  // refuses a bad count before any file is made
+  // Refuses a bad count before any file is made.
+  ResolveThreadCount(options.num_threads, kMaxDatasetThreads);
 
   // Every output is opened (its temporary file created) before the first input is read,
   // so a destination that cannot be written fails now, not after the whole dataset.
@@ -352,8 +345,9 @@ DatasetRun CreateDataset(const CreateDatasetFiles& files, const CreateDatasetOpt
   for (const std::string& path : {training_path, eval_path})
     MELODY_REQUIRE(!IsDirectory(path)) << path << ": output file is a directory";
   const std::string report_path = files.report_path.empty() ? "" : ExpandUser(files.report_path);
-  if (!report_path.empty())
+  if (!report_path.empty()) {
     MELODY_REQUIRE(!IsDirectory(report_path)) << report_path << ": --report is a directory";
+  }
   std::optional<AtomicFileWriter> report;
   if (!report_path.empty()) report.emplace(report_path);
   RecordFile training(training_path);

@@ -2,24 +2,13 @@
 
 #include <glog/logging.h>
 
-#include <algorithm>
-#include <thread>
-
 #include "core/device.h"
 #include "core/error.h"
 
 namespace melody {
 
-int ResolveThreadCount(int num_threads) {
-  MELODY_REQUIRE(num_threads >= 0 && num_threads <= kMaxToolThreads)
-      << "--num_threads must be between 0 (all cores) and " << kMaxToolThreads << ", got "
-      << num_threads;
-  if (num_threads > 0) return num_threads;
-  return std::max(1u, std::thread::hardware_concurrency());
-}
-
 std::unique_ptr<Context> CreateContextForFlag(const std::string& device, int num_threads) {
-  const int threads = ResolveThreadCount(num_threads);
+  const int threads = ResolveThreadCount(num_threads, kMaxToolThreads);
   if (device == "cpu") {
     LOG(INFO) << "Device: CPU, " << threads << " threads (--device=cpu)";
     return Context::CreateCpu(threads);

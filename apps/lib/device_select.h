@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "apps/lib/thread_count.h"
 #include "core/context.h"
 
 namespace melody {
@@ -13,8 +14,8 @@ namespace melody {
 // reason named).
 std::unique_ptr<Context> CreateContextForFlag(const std::string& device, int num_threads);
 
-// Threads for --num_threads: 0 = all cores; negative or above kMaxToolThreads is an error.
+// The --num_threads bound of the training, eval and generation tools
+// (apps/lib/thread_count.h resolves 0 = all cores).
 constexpr int kMaxToolThreads = 1024;
-int ResolveThreadCount(int num_threads);
 
 }  // namespace melody

@@ -124,7 +124,7 @@ std::unique_ptr<Context> CreateRankContext(const std::string& device, int num_th
   const bool want_cuda = device == "cuda" || ((device.empty() || device == "auto") &&
                                               CudaDeviceCount() > 0);
   if (group.size() > 1 && !want_cuda && num_threads == 0) {
-    const int cores = ResolveThreadCount(0);
+    const int cores = ResolveThreadCount(0, kMaxToolThreads);
     num_threads = std::max(1, cores / std::max(1, group.local_size()));
     LOG(INFO) << "--num_threads=0: " << num_threads << " of the " << cores << " cores for each of "
               << group.local_size() << " ranks on this machine";
