@@ -33,7 +33,7 @@ CheckpointSaver::CheckpointSaver(std::string train_dir, const CheckpointSaverOpt
   MELODY_REQUIRE(options.num_checkpoints >= 0)
       << "--num_checkpoints must be >= 0 (0 keeps every checkpoint), got "
       << options.num_checkpoints;
-  next_preserve_time_ = 0;  // set on the first save relative to the saver's creation below
+  // TF's threshold starts one period after the saver is created (training.md §4.4).
   const auto now = std::chrono::duration<double>(
       std::chrono::system_clock::now().time_since_epoch()).count();
   next_preserve_time_ = now + options.keep_checkpoint_every_n_hours * 3600.0;

@@ -15,7 +15,6 @@
 #include "core/error.h"
 #include "core/event_file.h"
 #include "core/file_util.h"
-#include "core/float_format.h"
 #include "core/tf_checkpoint.h"
 #include "models/melody_rnn_model.h"
 #include "models/model_checkpoint.h"
@@ -162,10 +161,7 @@ EvalResult Evaluate(const EvalJobOptions& o, const EvalSetup& s, Context& ctx,
   }
   result.metrics = metrics.Result();
   const EvalMetrics& m = result.metrics;
-  LOG(INFO) << "Accuracy = " << NumpyFloat32Str(m.accuracy)
-            << ", Global Step = " << result.global_step
-            << ", Loss = " << NumpyFloat32Str(m.loss)
-            << ", Perplexity = " << NumpyFloat32Str(m.perplexity);
+  LOG(INFO) << MetricsConsoleLine(m.accuracy, result.global_step, m.loss, m.perplexity);
   LOG(INFO) << "Finished evaluation at " << UtcTimestamp();
   return result;
 }

@@ -161,13 +161,14 @@ class StepRateCounter {
   Clock::time_point last_time_;
 };
 
-std::string ConsoleLine(const TrainMetrics& m, int64_t step) {
-  return "Accuracy = " + NumpyFloat32Str(m.accuracy) + ", Global Step = " +
-         std::to_string(step) + ", Loss = " + NumpyFloat32Str(m.loss) +
-         ", Perplexity = " + NumpyFloat32Str(m.perplexity);
-}
-
 }  // namespace
+
+std::string MetricsConsoleLine(float accuracy, int64_t global_step, float loss,
+                               float perplexity) {
+  return "Accuracy = " + NumpyFloat32Str(accuracy) + ", Global Step = " +
+         std::to_string(global_step) + ", Loss = " + NumpyFloat32Str(loss) +
+         ", Perplexity = " + NumpyFloat32Str(perplexity);
+}
 
 std::string TrainDirOf(const std::string& run_dir) {
   return JoinPath(ExpandUser(run_dir), "train");
@@ -331,7 +332,8 @@ TrainJobResult RunTrainJob(const TrainJobOptions& o) {
     }
     if (iteration % o.summary_frequency == 0) {
       const auto now = Clock::now();
-      std::string line = ConsoleLine(step.metrics, gs);
+      std::string line = MetricsConsoleLine(step.metrics.accuracy, gs, step.metrics.loss,
+                                            step.metrics.perplexity);
       if (console_once) {
         char secs[32];
         std::snprintf(secs, sizeof secs, " (%.3f sec)",

@@ -58,6 +58,12 @@ struct TrainJobResult {
 // non-finite loss (with the step), an I/O error while saving.
 TrainJobResult RunTrainJob(const TrainJobOptions& options);
 
+// The reference's console line (training.md §4.2, §7.4), tags in alphabetical order and
+// values printed as numpy float32 `str`: "Accuracy = 0.5703125, Global Step = 1230,
+// Loss = 1.4234589, Perplexity = 4.151" (the trainer appends " (x.xxx sec)").
+std::string MetricsConsoleLine(float accuracy, int64_t global_step, float loss,
+                               float perplexity);
+
 // "<run_dir>/train" after ~ expansion (every tool agrees on it).
 std::string TrainDirOf(const std::string& run_dir);
 

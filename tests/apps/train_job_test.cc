@@ -219,7 +219,7 @@ void ResumeFromCompatCheckpoint(const std::string& compat, const std::string& co
   TinyRun r = MakeTinyRun(config);
   const std::string train = TrainDirOf(JoinPath(r.dir, "compat"));
   MakeDirectories(train);
-  for (const std::string& suffix : {".index", ".data-00000-of-00001"})
+  for (const char* suffix : {".index", ".data-00000-of-00001"})
     WriteFileAtomically(JoinPath(train, "model.ckpt-" + std::to_string(step) + suffix),
                         ReadFileToString(JoinPath(src, "model.ckpt-" + std::to_string(step) + suffix)));
   WriteFileAtomically(JoinPath(train, "checkpoint"),

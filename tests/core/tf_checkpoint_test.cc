@@ -116,8 +116,11 @@ TEST(CheckpointV2, AttentionCheckpointTf113) {
   EXPECT_EQ(t.at(cell0 + "basic_lstm_cell/kernel/Adam_1").shape(), (Shape{138, 256}));
   EXPECT_EQ(t.at(cell0 + "attention/attn_w").shape(), (Shape{1, 1, 64, 64}));
   EXPECT_EQ(t.at("rnn/multi_rnn_cell/cell_1/basic_lstm_cell/bias/Adam").shape(), (Shape{256}));
-  for (const auto& [name, tensor] : t)
-    if (name != "global_step") EXPECT_EQ(tensor.dtype(), DType::kFloat32) << name;
+  for (const auto& [name, tensor] : t) {
+    if (name != "global_step") {
+      EXPECT_EQ(tensor.dtype(), DType::kFloat32) << name;
+    }
+  }
 
   // Rewriting what we read gives TF's two files back, byte for byte.
   const CheckpointV2Files files = SerializeCheckpointV2(t);
