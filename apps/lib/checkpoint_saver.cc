@@ -1,13 +1,16 @@
 #include "apps/lib/checkpoint_saver.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <chrono>
+#include <set>
 
 #include <glog/logging.h>
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/temp_files.h"
 #include "core/tf_checkpoint.h"
 
 namespace melody {
@@ -64,6 +67,23 @@ void CheckpointSaver::RecoverFromStateFile() {
     if (!CheckpointV2Exists(resolved)) continue;
     entries_.push_back({prefix, FileModificationTime(resolved + ".index")});
   }
+}
+
+std::vector<std::string> CheckpointSaver::RemoveStaleTemporaries() const {
+  std::set<std::string> bases;  // the file each temporary was going to become
+  if (DIR* dir = opendir(train_dir_.c_str())) {
+    while (const dirent* entry = readdir(dir)) {
+      const std::string name = entry->d_name;
+      const size_t tmp = name.rfind(".tmp.");
+      if (tmp != std::string::npos && tmp > 0) bases.insert(name.substr(0, tmp));
+    }
+    closedir(dir);
+  }
+  std::vector<std::string> removed;
+  for (const std::string& base : bases)
+    for (std::string& path : RemoveStaleTempFiles(JoinPath(train_dir_, base)))
+      removed.push_back(std::move(path));
+  return removed;
 }
 
 std::string CheckpointSaver::Save(const TrainingCheckpoint& checkpoint, double now_seconds) {

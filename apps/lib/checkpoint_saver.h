@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <vector>
 
 #include "models/model_checkpoint.h"
 
@@ -27,6 +28,11 @@ class CheckpointSaver {
   // Re-seeds the retention list from the state file's entries whose files still exist
   // (with their modification times), as TF does on restart.
   void RecoverFromStateFile();
+
+  // Removes the temporary files a killed earlier session left in the train directory
+  // (a checkpoint, state file or run config being written at the moment of a kill -9):
+  // "<name>.tmp.<pid>.<n>" whose writer is gone (core/temp_files.h). Returns them.
+  std::vector<std::string> RemoveStaleTemporaries() const;
 
   // Writes model.ckpt-<global_step> (temporary files, fsync, rename), then the state file,
   // then deletes what falls off the list. Returns the checkpoint's prefix (as written in

@@ -259,6 +259,8 @@ TrainJobResult RunTrainJob(const TrainJobOptions& o) {
     saver_options.keep_checkpoint_every_n_hours = o.keep_checkpoint_every_n_hours;
     saver.emplace(train_dir, saver_options);
     saver->RecoverFromStateFile();
+    for (const std::string& stale : saver->RemoveStaleTemporaries())
+      LOG(INFO) << "Removed " << stale << ", left by a session that was killed while writing";
     events.emplace(train_dir);
     result.last_checkpoint =
         ResolveCheckpointPath(train_dir, saver->Save(trainer.Snapshot(), WallSeconds()));

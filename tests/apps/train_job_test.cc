@@ -120,6 +120,21 @@ TEST(TrainJobTest, ResumedRunEqualsUninterruptedRunBitForBit) {
       << why;
 }
 
+TEST(TrainJobTest, ResumeRemovesTemporariesOfAKilledSession) {
+  const TinyRun r = MakeTinyRun();
+  RunTrainJob(TrainOptions(r, "run", 1));
+  const std::string train = TrainDirOf(JoinPath(r.dir, "run"));
+  // What a kill -9 during a save leaves: a process that is gone, files no one locks.
+  const std::string stale_index = JoinPath(train, "model.ckpt-2.index.tmp.999999999.0");
+  const std::string stale_state = JoinPath(train, "checkpoint.tmp.999999999.3");
+  WriteFileAtomically(stale_index, "partial");
+  WriteFileAtomically(stale_state, "partial");
+  RunTrainJob(TrainOptions(r, "run", 1));
+  EXPECT_FALSE(PathExists(stale_index));
+  EXPECT_FALSE(PathExists(stale_state));
+  EXPECT_TRUE(CheckpointV2Exists(JoinPath(train, "model.ckpt-2")));
+}
+
 TEST(TrainJobTest, ShapeChangeOnResumeIsRefused) {
   const TinyRun r = MakeTinyRun();
   RunTrainJob(TrainOptions(r, "run", 1));

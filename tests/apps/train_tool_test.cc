@@ -146,6 +146,9 @@ TEST_F(TrainToolTest, KilledRunsResumeToTheUninterruptedResult) {
     ++compared;
   }
   EXPECT_GE(compared, kSteps - resumed_from) << "steps logged:" << seen << "\n" << err;
+  // Whatever a kill left half-written was removed by the next session.
+  for (const std::string& name : testing::FilesIn(TrainDir("killed")))
+    EXPECT_EQ(name.find(".tmp."), std::string::npos) << name;
 }
 
 TEST_F(TrainToolTest, SigtermWritesAFinalCheckpointAndExits143) {
