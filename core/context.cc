@@ -7,6 +7,7 @@
 #include "core/error.h"
 
 #if MELODY_HAVE_CUDA
+#include "core/cublas_library.h"
 #include "core/cuda_check.h"
 #endif
 
@@ -31,10 +32,11 @@ std::unique_ptr<Context> Context::CreateCuda(int index) {
   // memsets run on the legacy default stream, and a blocking stream orders its kernels
   // with that work in both directions, so CopyTo/ToVector/SetZero never race with ops.
   MELODY_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx->stream_, cudaStreamDefault));
-  MELODY_CUBLAS_CHECK(cublasCreate(&ctx->cublas_));
-  MELODY_CUBLAS_CHECK(cublasSetStream(ctx->cublas_, ctx->stream_));
+  const CublasLibrary& blas = Cublas();
+  MELODY_CUBLAS_CHECK(blas.create(&ctx->cublas_));
+  MELODY_CUBLAS_CHECK(blas.set_stream(ctx->cublas_, ctx->stream_));
   // FP32 math by default: TF32 would change results beyond the CPU-twin tolerances.
-  MELODY_CUBLAS_CHECK(cublasSetMathMode(ctx->cublas_, CUBLAS_DEFAULT_MATH));
+  MELODY_CUBLAS_CHECK(blas.set_math_mode(ctx->cublas_, CUBLAS_DEFAULT_MATH));
   MELODY_CUDNN_CHECK(cudnnCreate(&ctx->cudnn_));
   MELODY_CUDNN_CHECK(cudnnSetStream(ctx->cudnn_, ctx->stream_));
   return ctx;
@@ -52,7 +54,7 @@ Context::~Context() {
 #if MELODY_HAVE_CUDA
   if (workspace_) cudaFree(workspace_);
   if (cudnn_) cudnnDestroy(cudnn_);
-  if (cublas_) cublasDestroy(cublas_);
+  if (cublas_) Cublas().destroy(cublas_);
   if (stream_) cudaStreamDestroy(stream_);
 #endif
 }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "core/cublas_library.h"
 #include "core/cuda_check.h"
 
 namespace melody::cuda {
@@ -22,10 +23,10 @@ inline void SgemmRowMajor(cublasHandle_t handle, bool trans_a, bool trans_b, int
                           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
   auto ld = [](int64_t v) { return static_cast<int>(v > 1 ? v : 1); };
-  MELODY_CUBLAS_CHECK(cublasSgemm(handle, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                  trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n),
-                                  static_cast<int>(m), static_cast<int>(k), &alpha, b, ld(ldb),
-                                  a, ld(lda), &beta, c, ld(ldc)));
+  MELODY_CUBLAS_CHECK(Cublas().sgemm(handle, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                     trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n),
+                                     static_cast<int>(m), static_cast<int>(k), &alpha, b, ld(ldb),
+                                     a, ld(lda), &beta, c, ld(ldc)));
 }
 
 // out[j] = (accumulate ? out[j] : 0) + Σ_r a[r·cols + j], rows summed in order by one
