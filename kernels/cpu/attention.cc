@@ -2,14 +2,9 @@
 // GEMM for the query projection, fused per-row loops (scores, softmax, context and their
 // backward; tanh by the vectorizable FastTanh, ~3e-7 absolute error) split over
 // ctx.num_threads() by batch row. Arguments were validated by the
-// dispatcher (kernels/attention.cc).
-// Without this GCC keeps the clamps and compares of FastTanh as branches (they might raise
-// floating-point exceptions) and the tanh loops stay scalar; no result changes, since
-// floating-point exception flags are never read here. Must precede the includes so the
-// inline FastTanh is compiled under it.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
+// dispatcher (kernels/attention.cc). The row loops live in cpu/attention_rows_impl.h, built
+// here and, with AVX2, in cpu/attention_rows_avx2.cc; this file is compiled with
+// -fno-trapping-math (kernels/CMakeLists.txt) so that they vectorize.
 
 #include <algorithm>
 #include <cmath>
@@ -17,8 +12,8 @@
 #include <vector>
 
 #include "kernels/cpu/attention_cpu.h"
+#include "kernels/cpu/attention_rows_impl.h"
 #include "kernels/cpu/blas.h"
-#include "kernels/cpu/fast_math.h"
 #include "kernels/cpu/parallel_for.h"
 
 namespace melody::cpu {
@@ -48,95 +43,64 @@ void ProjectQuery(Context& ctx, const Tensor& query, const Tensor& query_kernel,
        1.0f, out, V);
 }
 
-// Σ_j a[j]·b[j] over 8 interleaved partial sums, added in a fixed order at the end: the
-// lane form lets GCC vectorize the reduction without -ffast-math, and the result does not
-// depend on threads or alignment.
-float Dot(const float* __restrict a, const float* __restrict b, int64_t n) {
-  float lanes[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int k = 0; k < 8; ++k) lanes[k] += a[j + k] * b[j + k];
-  float sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) +
-              ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
-  for (; j < n; ++j) sum += a[j] * b[j];
-  return sum;
-}
-
-// Backward of one score s = Σ_j v_j·tanh(key_j + y_j) given ds: accumulates
-// d attn_v += ds·u, dy += dpre and d key += dpre with dpre = ds·v·(1 − u²).
-void ScoreBackward(int64_t n, float ds, const float* __restrict key, const float* __restrict y,
-                   const float* __restrict attn_v, float* __restrict d_attn_v,
-                   float* __restrict dy, float* __restrict d_key) {
-  for (int64_t j = 0; j < n; ++j) {
-    const float u = FastTanh(key[j] + y[j]);
-    d_attn_v[j] += ds * u;
-    const float dpre = ds * attn_v[j] * (1.0f - u * u);
-    dy[j] += dpre;
-    d_key[j] += dpre;
-  }
-}
-
 }  // namespace
+
+namespace baseline {
+
+void AttentionReadRows(const RingGeometry& g, const float* y, const float* attn_v,
+                       const float* values, const float* keys, float* alpha, float* context,
+                       int64_t b0, int64_t b1, float* scratch) {
+  ReadRows(g, y, attn_v, values, keys, alpha, context, b0, b1, scratch);
+}
+
+void AttentionReadBackwardRows(const RingGeometry& g, const float* y, const float* attn_v,
+                               const float* values, const float* keys, const float* alpha,
+                               const float* d_context, float* dy, float* d_attn_v_rows,
+                               float* d_values, float* d_keys, int64_t b0, int64_t b1,
+                               float* scratch) {
+  ReadBackwardRows(g, y, attn_v, values, keys, alpha, d_context, dy, d_attn_v_rows, d_values,
+                   d_keys, b0, b1, scratch);
+}
+
+}  // namespace baseline
+
+bool RowLoopsUseAvx2() {
+#if MELODY_KERNELS_AVX2
+  static const bool has_avx2 = __builtin_cpu_supports("avx2");
+  return has_avx2;
+#else
+  return false;
+#endif
+}
 
 void AttentionReadRows(const RingGeometry& g, const float* y, const float* attn_v,
                        const float* values, const float* keys, float* alpha, float* context,
                        int64_t b0, int64_t b1) {
-  std::vector<float> scores(g.Lw), u(g.V);
-  for (int64_t b = b0; b < b1; ++b) {
-    const float* __restrict yb = y + b * g.V;
-    float* __restrict ub = u.data();
-    float max_score = -INFINITY;
-    for (int64_t l = 0; l < g.Lw; ++l) {
-      const float* __restrict key = keys + (b * g.C + g.Slot(l)) * g.V;
-      for (int64_t j = 0; j < g.V; ++j) ub[j] = FastTanh(key[j] + yb[j]);
-      const float s = Dot(ub, attn_v, g.V);
-      scores[l] = s;
-      max_score = std::max(max_score, s);
-    }
-    float total = 0.0f;
-    for (int64_t l = 0; l < g.Lw; ++l) total += (scores[l] = std::exp(scores[l] - max_score));
-    float* ab = alpha + b * g.Lw;
-    for (int64_t l = 0; l < g.Lw; ++l) ab[l] = scores[l] / total;
-    float* __restrict cb = context + b * g.A;
-    std::fill(cb, cb + g.A, 0.0f);
-    for (int64_t l = 0; l < g.Lw; ++l) {
-      const float* __restrict value = values + (b * g.C + g.Slot(l)) * g.A;
-      const float w = ab[l];
-      for (int64_t k = 0; k < g.A; ++k) cb[k] += w * value[k];
-    }
+  std::vector<float> scratch(g.Lw + g.V);
+#if MELODY_KERNELS_AVX2
+  if (RowLoopsUseAvx2()) {
+    return avx2::AttentionReadRows(g, y, attn_v, values, keys, alpha, context, b0, b1,
+                                   scratch.data());
   }
+#endif
+  baseline::AttentionReadRows(g, y, attn_v, values, keys, alpha, context, b0, b1,
+                              scratch.data());
 }
 
 void AttentionReadBackwardRows(const RingGeometry& g, const float* y, const float* attn_v,
                                const float* values, const float* keys, const float* alpha,
                                const float* d_context, float* dy, float* d_attn_v_rows,
                                float* d_values, float* d_keys, int64_t b0, int64_t b1) {
-  std::vector<float> dalpha(g.Lw);
-  for (int64_t b = b0; b < b1; ++b) {
-    const float* ab = alpha + b * g.Lw;
-    const float* dcb = d_context + b * g.A;
-    float weighted = 0.0f;
-    for (int64_t l = 0; l < g.Lw; ++l) {
-      const int64_t slot = (b * g.C + g.Slot(l));
-      const float* __restrict value = values + slot * g.A;
-      float* __restrict dvalue = d_values + slot * g.A;
-      const float da = Dot(dcb, value, g.A);
-      for (int64_t k = 0; k < g.A; ++k) dvalue[k] += ab[l] * dcb[k];
-      dalpha[l] = da;
-      weighted += ab[l] * da;
-    }
-    const float* __restrict yb = y + b * g.V;
-    float* __restrict dyb = dy + b * g.V;
-    float* __restrict dvb = d_attn_v_rows + b * g.V;
-    std::fill(dyb, dyb + g.V, 0.0f);
-    for (int64_t l = 0; l < g.Lw; ++l) {
-      const float ds = ab[l] * (dalpha[l] - weighted);
-      const int64_t slot = (b * g.C + g.Slot(l));
-      const float* __restrict key = keys + slot * g.V;
-      float* __restrict dkey = d_keys + slot * g.V;
-      ScoreBackward(g.V, ds, key, yb, attn_v, dvb, dyb, dkey);
-    }
+  std::vector<float> scratch(g.Lw);
+#if MELODY_KERNELS_AVX2
+  if (RowLoopsUseAvx2()) {
+    return avx2::AttentionReadBackwardRows(g, y, attn_v, values, keys, alpha, d_context, dy,
+                                           d_attn_v_rows, d_values, d_keys, b0, b1,
+                                           scratch.data());
   }
+#endif
+  baseline::AttentionReadBackwardRows(g, y, attn_v, values, keys, alpha, d_context, dy,
+                                      d_attn_v_rows, d_values, d_keys, b0, b1, scratch.data());
 }
 
 void AttentionProjectKeys(Context& ctx, const Tensor& values, const Tensor& attn_w,

@@ -30,6 +30,31 @@ void AttentionReadBackwardRows(const RingGeometry& g, const float* y, const floa
                                const float* d_context, float* dy, float* d_attn_v_rows,
                                float* d_values, float* d_keys, int64_t b0, int64_t b1);
 
+// The two builds of the row loops (cpu/attention_rows_impl.h) that the functions above
+// dispatch to, callable directly so that tests can compare them. scratch holds Lw + V
+// floats (forward) or Lw floats (backward).
+#define MELODY_DECLARE_ATTENTION_ROW_LOOPS                                                    \
+  void AttentionReadRows(const RingGeometry& g, const float* y, const float* attn_v,         \
+                         const float* values, const float* keys, float* alpha,               \
+                         float* context, int64_t b0, int64_t b1, float* scratch);            \
+  void AttentionReadBackwardRows(const RingGeometry& g, const float* y, const float* attn_v, \
+                                 const float* values, const float* keys, const float* alpha, \
+                                 const float* d_context, float* dy, float* d_attn_v_rows,    \
+                                 float* d_values, float* d_keys, int64_t b0, int64_t b1,     \
+                                 float* scratch);
+namespace baseline {
+MELODY_DECLARE_ATTENTION_ROW_LOOPS
+}  // namespace baseline
+#if MELODY_KERNELS_AVX2
+namespace avx2 {  // built with -mavx2; call only when RowLoopsUseAvx2()
+MELODY_DECLARE_ATTENTION_ROW_LOOPS
+}  // namespace avx2
+#endif
+#undef MELODY_DECLARE_ATTENTION_ROW_LOOPS
+// Whether AttentionReadRows / AttentionReadBackwardRows run the AVX2 build (the build has
+// it and the CPU supports AVX2).
+bool RowLoopsUseAvx2();
+
 void AttentionProjectKeys(Context& ctx, const Tensor& values, const Tensor& attn_w,
                           Tensor* keys);
 void AttentionProjectKeysBackward(Context& ctx, const Tensor& values, const Tensor& attn_w,

@@ -1,5 +1,5 @@
 // Branch-free float exp / sigmoid / tanh that GCC auto-vectorizes (plain SSE2 is enough:
-// no floor/round instructions, only compares, int conversions and bit casts), for the
+// compares, int conversions and bit casts; SSE4.1 and later use roundps), for the
 // LSTM gate loops where std::exp would run one element at a time.
 //
 // Accuracy: FastExp is the Cephes expf scheme (range reduction by ln 2 split in two
@@ -19,12 +19,17 @@ __attribute__((always_inline)) inline float FastExp(float x) {
   // Clamp so that 2^n stays a normal float; e^-87 ~ 1.6e-38, e^88 ~ 1.65e38.
   x = std::max(x, -87.0f);  // maxss/minss: no branches, so loops stay vectorizable
   x = std::min(x, 88.0f);
-  // n = round(x / ln 2) via truncation + correction (no floor instruction on SSE2).
+  // n = round(x / ln 2) = floor(x / ln 2 + 1/2). Both forms below are exact floors, so
+  // every build gives the same bits; each is the one GCC vectorizes for its target (the
+  // truncate-and-correct form stops vectorizing once SSE4.1's roundps is available).
   float fx = x * 1.44269504088896341f + 0.5f;
-  int32_t t = static_cast<int32_t>(fx);
-  float tf = static_cast<float>(t);
-  tf -= static_cast<float>(tf > fx);  // floor
-  t = static_cast<int32_t>(tf);
+#if defined(__SSE4_1__)
+  const float tf = __builtin_floorf(fx);
+#else
+  float tf = static_cast<float>(static_cast<int32_t>(fx));
+  tf -= static_cast<float>(tf > fx);
+#endif
+  const int32_t t = static_cast<int32_t>(tf);
   // r = x - n ln2 with ln2 = 0.693359375 - 2.12194440e-4 (exact first part).
   float r = x - tf * 0.693359375f;
   r = r + tf * 2.12194440e-4f;
