@@ -4,11 +4,13 @@
 
 #include "core/device.h"
 #include "core/error.h"
+#include "core/host_memory.h"
 
 namespace melody {
 
 std::unique_ptr<Context> CreateContextForFlag(const std::string& device, int num_threads) {
   const int threads = ResolveThreadCount(num_threads, kMaxToolThreads);
+  RetainFreedHostMemory();  // every step allocates and frees the same host buffers
   if (device == "cpu") {
     LOG(INFO) << "Device: CPU, " << threads << " threads (--device=cpu)";
     return Context::CreateCpu(threads);

@@ -10,6 +10,7 @@
 
 namespace melody {
 
+// Also sets the tools' host memory policy (core/host_memory.h).
 // Throws melody::Error for an unknown name, or for "cuda" without a usable GPU (the
 // reason named).
 std::unique_ptr<Context> CreateContextForFlag(const std::string& device, int num_threads);
