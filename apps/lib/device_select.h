@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "apps/lib/thread_count.h"
 #include "core/context.h"
+#include "core/parallel_for.h"
 
 namespace melody {
 
@@ -15,7 +15,7 @@ namespace melody {
 std::unique_ptr<Context> CreateContextForFlag(const std::string& device, int num_threads);
 
 // The --num_threads bound of the training, eval and generation tools
-// (apps/lib/thread_count.h resolves 0 = all cores).
+// (core/parallel_for.h ResolveThreadCount resolves 0 = all cores).
 constexpr int kMaxToolThreads = 1024;
 
 }  // namespace melody

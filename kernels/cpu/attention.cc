@@ -19,7 +19,7 @@
 #include "kernels/cpu/attention_cpu.h"
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/fast_math.h"
-#include "kernels/cpu/parallel_for.h"
+#include "core/parallel_for.h"
 
 namespace melody::cpu {
 namespace {
