@@ -10,7 +10,11 @@
 
 namespace melody {
 
-// Throws melody::Error for an unknown name, or for "cuda" without a usable GPU (the
+// "cpu", "cuda", "auto" or "" (= auto); otherwise throws melody::Error
+// "--device must be cpu, cuda or auto, got '<name>'".
+void CheckDeviceFlag(const std::string& device);
+
+// Throws melody::Error for an unknown name (CheckDeviceFlag), or for "cuda" without a usable GPU (the
 // reason named).
 std::unique_ptr<Context> CreateContextForFlag(const std::string& device, int num_threads);
 
