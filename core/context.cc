@@ -1,10 +1,11 @@
 #include "core/context.h"
 
-#include <thread>
-
+#include <algorithm>
 #include <cstdlib>
+#include <limits>
 
 #include "core/error.h"
+#include "core/parallel_for.h"
 
 #if MELODY_HAVE_CUDA
 #include "core/cublas_library.h"
@@ -16,8 +17,8 @@ namespace melody {
 std::unique_ptr<Context> Context::CreateCpu(int num_threads) {
   std::unique_ptr<Context> ctx(new Context());
   ctx->device_ = Device::CPU();
-  unsigned hw = std::thread::hardware_concurrency();
-  ctx->num_threads_ = num_threads > 0 ? num_threads : static_cast<int>(hw ? hw : 1);
+  // <= 0: all cores, as every tool's --num_threads=0.
+  ctx->num_threads_ = ResolveThreadCount(std::max(num_threads, 0), std::numeric_limits<int>::max());
   return ctx;
 }
 

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "kernels/cpu/parallel_for.h"
+#include "core/parallel_for.h"
 #include "kernels/cuda/melody_features_cuda.h"
 #include "kernels/internal/attention_checks.h"
 #include "kernels/internal/melody_features_scan.h"
@@ -79,7 +79,7 @@ void LookbackFeatures(Context& ctx, const Tensor& events, const Tensor& lengths,
   if (ctx.is_cpu()) {
     const int32_t* ev = events.data<int32_t>();
     float* out = features->data<float>();
-    cpu::ParallelFor(ctx.num_threads(), a.B, 1, [&](int64_t b0, int64_t b1) {
+    ParallelFor(ctx.num_threads(), a.B, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
         float* rows = out + b * a.T * a.F;
         std::fill(rows, rows + a.T * a.F, 0.0f);
@@ -110,7 +110,7 @@ void KeyMelodyFeatures(Context& ctx, const Tensor& events, const Tensor& lengths
   if (ctx.is_cpu()) {
     const int32_t* ev = events.data<int32_t>();
     float* out = features->data<float>();
-    cpu::ParallelFor(ctx.num_threads(), a.B, 1, [&](int64_t b0, int64_t b1) {
+    ParallelFor(ctx.num_threads(), a.B, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b)
         bad[b] = mf::KeyMelodySequence(ev + b * a.T, a.lengths[b], static_cast<int>(a.T),
                                        min_note, max_note, out + b * a.T * a.F);

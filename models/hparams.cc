@@ -322,151 +322,182 @@ bool AtPyEnd(const std::string& s, size_t i) {
   return i == s.size() || (i + 1 == s.size() && s[i] == '\n');
 }
 
+// One item of the --hparams grammar as matched, before its value is converted.
+struct MatchedItem {
+  std::string name;
+  bool has_index = false;
+  std::string index_text;  // the digits inside [ ] when has_index
+  bool is_list = false;    // value was [ ... ]: the text between the brackets
+  std::string value;
+};
+
+// The parsed entries by name, in the order the names first appeared.
+using ParsedEntries = std::vector<std::pair<std::string, ParsedEntry>>;
+
+ParsedEntry* FindEntry(ParsedEntries* entries, const std::string& name) {
+  for (auto& e : *entries)
+    if (e.first == name) return &e.second;
+  return nullptr;
+}
+
+// Match: the item regex at *pos. On a match, returns the item and moves *pos past it and
+// its separator; otherwise returns nullopt (*pos unchanged).
+std::optional<MatchedItem> MatchItem(const std::string& text, size_t* pos) {
+  const size_t i = *pos;
+  if (i >= text.size() || !IsNameStart(text[i])) return std::nullopt;
+  MatchedItem item;
+  size_t j = i + 1;
+  while (j < text.size() && IsNameChar(text[j])) ++j;
+  item.name = text.substr(i, j - i);
+  // Optional [ \s* digits \s* ].
+  if (j < text.size() && text[j] == '[') {
+    size_t k = SkipSpace(text, j + 1);
+    const size_t digits_start = k;
+    while (k < text.size() && std::isdigit(static_cast<unsigned char>(text[k]))) ++k;
+    if (k > digits_start) {
+      const std::string digits = text.substr(digits_start, k - digits_start);
+      k = SkipSpace(text, k);
+      if (k < text.size() && text[k] == ']') {
+        item.has_index = true;
+        item.index_text = digits;
+        j = k + 1;
+      }
+    }
+  }
+  size_t k = SkipSpace(text, j);
+  if (k >= text.size() || text[k] != '=') return std::nullopt;
+  k = SkipSpace(text, k + 1);
+  // Alternative 1: a single value up to ',' or '[' or the end.
+  size_t end = k;
+  while (end < text.size() && text[end] != ',' && text[end] != '[') ++end;
+  if (end == text.size() || text[end] == ',') {
+    item.value = text.substr(k, end - k);
+    *pos = end == text.size() ? end : SkipSpace(text, end + 1);
+    return item;
+  }
+  if (text[k] != '[') return std::nullopt;
+  // Alternative 2: [ list ].
+  const size_t close = text.find(']', k + 1);
+  if (close == std::string::npos) return std::nullopt;
+  const size_t after = close + 1;
+  if (!AtPyEnd(text, after) && text[after] != ',') return std::nullopt;
+  item.is_list = true;
+  item.value = text.substr(k + 1, close - k - 1);
+  *pos = AtPyEnd(text, after) ? after : SkipSpace(text, after + 1);
+  return item;
+}
+
+// Convert, a single value: name=value (or name[i]=value, kept for the apply step to
+// refuse with the reference's message).
+void ConvertScalarItem(const MatchedItem& item, const HParamValue& current,
+                       const std::string& whole, ParsedEntries* entries) {
+  std::optional<HParamValue> parsed = ParseScalar(current.type, item.value);
+  if (!parsed) ParseFail(item.name, current, item.value, whole);
+  if (!item.has_index) {
+    if (FindEntry(entries, item.name) != nullptr) ReuseFail(item.name, whole);
+    ParsedEntry entry;
+    entry.scalar = *parsed;
+    entries->emplace_back(item.name, entry);
+    return;
+  }
+  ParsedEntry* entry = FindEntry(entries, item.name);
+  if (entry != nullptr) {
+    if (entry->kind != ParsedEntry::Kind::kIndexed) ReuseFail(item.name, whole);
+  } else {
+    ParsedEntry fresh;
+    fresh.kind = ParsedEntry::Kind::kIndexed;
+    entries->emplace_back(item.name, fresh);
+    entry = &entries->back().second;
+  }
+  auto index = PyInt(item.index_text);
+  MELODY_REQUIRE(index.has_value()) << "Malformed hyperparameter value: index " << item.index_text;
+  for (const auto& kv : entry->indexed)
+    if (kv.first == *index) ReuseFail(item.name + "[" + std::to_string(*index) + "]", whole);
+  entry->indexed.emplace_back(*index, *parsed);
+}
+
+// Convert, a list: name=[v v,v]; elements are split at spaces and commas.
+void ConvertListItem(const MatchedItem& item, const HParamValue& current,
+                     const std::string& whole, ParsedEntries* entries) {
+  if (item.has_index) MELODY_FAIL() << "Assignment of a list to a list index.";
+  if (FindEntry(entries, item.name) != nullptr) ReuseFail(item.name, whole);
+  ParsedEntry entry;
+  entry.kind = ParsedEntry::Kind::kList;
+  std::string element;
+  auto flush = [&]() {
+    if (element.empty()) return;
+    std::optional<HParamValue> parsed = ParseScalar(current.type, element);
+    if (!parsed) ParseFail(item.name, current, item.value, whole);
+    entry.list.push_back(*parsed);
+    element.clear();
+  };
+  for (char c : item.value) {
+    if (c == ' ' || c == ',')
+      flush();
+    else
+      element += c;
+  }
+  flush();
+  entries->emplace_back(item.name, entry);
+}
+
+// Convert: the item's text into typed values of the named hyperparameter's type.
+void ConvertItem(const HParams& hparams, const MatchedItem& item, const std::string& whole,
+                 ParsedEntries* entries) {
+  if (!hparams.Has(item.name)) MELODY_FAIL() << "Unknown hyperparameter type for " << item.name;
+  const HParamValue& current = hparams.Get(item.name);
+  if (item.is_list)
+    ConvertListItem(item, current, whole, entries);
+  else
+    ConvertScalarItem(item, current, whole, entries);
+}
+
+// Apply: one parsed entry to `updated`, refusing list/scalar/index mismatches.
+void ApplyEntry(const std::string& name, const ParsedEntry& entry, const HParamValue& current,
+                HParams* updated) {
+  const bool is_list_param = current.type == HParamValue::Type::kIntList;
+  switch (entry.kind) {
+    case ParsedEntry::Kind::kList: {
+      if (!is_list_param)
+        MELODY_FAIL() << "Must not pass a list for single-valued parameter: " << name;
+      std::vector<int64_t> values;
+      for (const HParamValue& v : entry.list) values.push_back(v.int_value);
+      updated->Set(name, HParamValue::IntList(values));
+      break;
+    }
+    case ParsedEntry::Kind::kScalar:
+      if (is_list_param) MELODY_FAIL() << "Must pass a list for multi-valued parameter: " << name << ".";
+      updated->Set(name, entry.scalar);
+      break;
+    case ParsedEntry::Kind::kIndexed: {
+      if (is_list_param) MELODY_FAIL() << "Must pass a list for multi-valued parameter: " << name << ".";
+      std::string repr = "{";
+      for (size_t k = 0; k < entry.indexed.size(); ++k) {
+        if (k) repr += ", ";
+        repr += std::to_string(entry.indexed[k].first) + ": " + entry.indexed[k].second.PythonRepr();
+      }
+      repr += "}";
+      MELODY_FAIL() << "Could not cast hparam '" << name << "' of type '<class '"
+                    << current.TypeName() << "'>' from value " << repr;
+    }
+  }
+}
+
 }  // namespace
 
+// Items are matched and converted one at a time, left to right (so the first bad item
+// gives the error, as in the reference), then applied to a copy: all or nothing.
 void HParams::Parse(const std::string& text) {
-  std::vector<std::pair<std::string, ParsedEntry>> results;
-  auto find = [&results](const std::string& name) -> ParsedEntry* {
-    for (auto& r : results)
-      if (r.first == name) return &r.second;
-    return nullptr;
-  };
-
+  ParsedEntries entries;
   size_t pos = 0;
   while (pos < text.size()) {
-    // --- match the item regex at pos ---
-    size_t i = pos;
-    bool matched = false;
-    std::string name, index_text, value;
-    bool has_index = false, is_list = false;
-    if (i < text.size() && IsNameStart(text[i])) {
-      size_t j = i + 1;
-      while (j < text.size() && IsNameChar(text[j])) ++j;
-      name = text.substr(i, j - i);
-      // Optional [ \s* digits \s* ].
-      if (j < text.size() && text[j] == '[') {
-        size_t k = SkipSpace(text, j + 1);
-        const size_t digits_start = k;
-        while (k < text.size() && std::isdigit(static_cast<unsigned char>(text[k]))) ++k;
-        if (k > digits_start) {
-          index_text = text.substr(digits_start, k - digits_start);
-          k = SkipSpace(text, k);
-          if (k < text.size() && text[k] == ']') {
-            has_index = true;
-            j = k + 1;
-          }
-        }
-      }
-      size_t k = SkipSpace(text, j);
-      if (k < text.size() && text[k] == '=') {
-        k = SkipSpace(text, k + 1);
-        // Alternative 1: a single value up to ',' or '[' or the end.
-        size_t end = k;
-        while (end < text.size() && text[end] != ',' && text[end] != '[') ++end;
-        if (end == text.size() || text[end] == ',') {
-          matched = true;
-          value = text.substr(k, end - k);
-          pos = end == text.size() ? end : SkipSpace(text, end + 1);
-        } else if (text[k] == '[') {
-          // Alternative 2: [ list ].
-          size_t close = text.find(']', k + 1);
-          if (close != std::string::npos) {
-            const size_t after = close + 1;
-            if (AtPyEnd(text, after) || text[after] == ',') {
-              matched = true;
-              is_list = true;
-              value = text.substr(k + 1, close - k - 1);
-              pos = AtPyEnd(text, after) ? after : SkipSpace(text, after + 1);
-            }
-          }
-        }
-      }
-    }
-    if (!matched) MELODY_FAIL() << "Malformed hyperparameter value: " << text.substr(i);
-    if (!has_index) index_text.clear();
-
-    // --- convert ---
-    if (!Has(name)) MELODY_FAIL() << "Unknown hyperparameter type for " << name;
-    const HParamValue& current = Get(name);
-    if (!is_list) {
-      std::optional<HParamValue> parsed = ParseScalar(current.type, value);
-      if (!parsed) ParseFail(name, current, value, text);
-      if (!has_index) {
-        if (find(name) != nullptr) ReuseFail(name, text);
-        ParsedEntry entry;
-        entry.scalar = *parsed;
-        results.emplace_back(name, entry);
-      } else {
-        ParsedEntry* entry = find(name);
-        if (entry != nullptr) {
-          if (entry->kind != ParsedEntry::Kind::kIndexed) ReuseFail(name, text);
-        } else {
-          ParsedEntry fresh;
-          fresh.kind = ParsedEntry::Kind::kIndexed;
-          results.emplace_back(name, fresh);
-          entry = &results.back().second;
-        }
-        auto index = PyInt(index_text);
-        MELODY_REQUIRE(index.has_value()) << "Malformed hyperparameter value: index " << index_text;
-        for (const auto& kv : entry->indexed)
-          if (kv.first == *index) ReuseFail(name + "[" + std::to_string(*index) + "]", text);
-        entry->indexed.emplace_back(*index, *parsed);
-      }
-    } else {
-      if (has_index) MELODY_FAIL() << "Assignment of a list to a list index.";
-      if (find(name) != nullptr) ReuseFail(name, text);
-      ParsedEntry entry;
-      entry.kind = ParsedEntry::Kind::kList;
-      std::string element;
-      auto flush = [&]() {
-        if (element.empty()) return;
-        std::optional<HParamValue> parsed = ParseScalar(current.type, element);
-        if (!parsed) ParseFail(name, current, value, text);
-        entry.list.push_back(*parsed);
-        element.clear();
-      };
-      for (char c : value) {
-        if (c == ' ' || c == ',')
-          flush();
-        else
-          element += c;
-      }
-      flush();
-      results.emplace_back(name, entry);
-    }
+    const size_t item_start = pos;
+    const std::optional<MatchedItem> item = MatchItem(text, &pos);
+    if (!item) MELODY_FAIL() << "Malformed hyperparameter value: " << text.substr(item_start);
+    ConvertItem(*this, *item, text, &entries);
   }
-
-  // --- apply (to a copy: all or nothing) ---
   HParams updated = *this;
-  for (const auto& [name, entry] : results) {
-    const HParamValue& current = Get(name);
-    const bool is_list_param = current.type == HParamValue::Type::kIntList;
-    switch (entry.kind) {
-      case ParsedEntry::Kind::kList: {
-        if (!is_list_param)
-          MELODY_FAIL() << "Must not pass a list for single-valued parameter: " << name;
-        std::vector<int64_t> values;
-        for (const HParamValue& v : entry.list) values.push_back(v.int_value);
-        updated.Set(name, HParamValue::IntList(values));
-        break;
-      }
-      case ParsedEntry::Kind::kScalar:
-        if (is_list_param) MELODY_FAIL() << "Must pass a list for multi-valued parameter: " << name << ".";
-        updated.Set(name, entry.scalar);
-        break;
-      case ParsedEntry::Kind::kIndexed: {
-        if (is_list_param) MELODY_FAIL() << "Must pass a list for multi-valued parameter: " << name << ".";
-        std::string repr = "{";
-        for (size_t k = 0; k < entry.indexed.size(); ++k) {
-          if (k) repr += ", ";
-          repr += std::to_string(entry.indexed[k].first) + ": " + entry.indexed[k].second.PythonRepr();
-        }
-        repr += "}";
-        MELODY_FAIL() << "Could not cast hparam '" << name << "' of type '<class '"
-                      << current.TypeName() << "'>' from value " << repr;
-      }
-    }
-  }
+  for (const auto& [name, entry] : entries) ApplyEntry(name, entry, Get(name), &updated);
   *this = updated;
 }
 

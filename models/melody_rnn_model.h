@@ -87,16 +87,14 @@ class MelodyRnnModel {
   FlopCount CountGemmFlops(const std::vector<int32_t>& lengths) const;
 
  private:
+  // Buffers of each layer and of the output layer and the loss, reused across calls (at
+  // B·T = 65536 each is tens of MB; fresh allocations would page-fault every step).
   struct LayerState;
-  // Buffers of the output layer and the loss, reused across calls (at B·T = 65536 each is
-  // tens of MB; fresh allocations would page-fault every step).
-  struct OutputBuffers {
-    Tensor rows, o_flat, logits, labels_flat, dlogits, d_oflat, d_out;
-  };
+  struct OutputState;
   ModelLayout layout_;
-  OutputBuffers out_;
   int no_event_label_;
-  std::vector<std::shared_ptr<LayerState>> layers_;  // buffers reused across calls
+  std::vector<std::shared_ptr<LayerState>> layers_;
+  std::shared_ptr<OutputState> out_;
   Profile* profile_ = nullptr;
 };
 

@@ -11,18 +11,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
-#include <mutex>
-#include <optional>
 #include <set>
-#include <system_error>
-#include <thread>
 #include <utility>
 
-#include "apps/lib/thread_count.h"
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/parallel_for.h"
 #include "core/proto_util.h"
 #include "core/temp_files.h"
 #include "core/tfrecord.h"
@@ -361,89 +356,45 @@ Outcome ConvertMidiFile(const WalkItem& item, const std::string& collection_name
   return out;
 }
 
-// Converts tasks on `num_threads` workers and hands the outcomes back strictly in task
-// order. Workers run at most `window` tasks ahead of the consumer, so memory stays
-// bounded however large the directory is.
-class OrderedConverter {
- public:
-  OrderedConverter(const std::vector<const WalkItem*>& tasks, std::string collection_name,
-                   int num_threads, uint64_t max_file_bytes)
-      : tasks_(tasks),
-        collection_name_(std::move(collection_name)),
-        max_file_bytes_(max_file_bytes),
-        slots_(tasks.size()),
-        window_(std::max<size_t>(64, 8 * static_cast<size_t>(num_threads))) {
-    for (int i = 0; i < num_threads; ++i) {
-      try {
-        workers_.emplace_back([this] { Work(); });
-      } catch (const std::system_error& e) {
-        // The threads already started must be joined before the members they wait on
-        // go away.
-        Stop();
-        MELODY_FAIL() << "cannot start parsing thread " << i + 1 << " of " << num_threads
-                      << ": " << e.what()
-                      << " (the limit on processes/threads, ulimit -u, may be too low; "
-                         "try a smaller --num_threads)";
-      }
+// Starts the parsing threads before any file is read, so a thread that cannot start is an
+// error whatever the number of files.
+void StartParsingThreads(int num_threads) {
+  try {
+    EnsurePoolThreads(num_threads);
+  } catch (const ThreadStartError& e) {
+    MELODY_FAIL() << "cannot start parsing thread " << e.thread() << " of " << num_threads << ": "
+                  << e.reason()
+                  << " (the limit on processes/threads, ulimit -u, may be too low; "
+                     "try a smaller --num_threads)";
+  }
+}
+
+// Writes (or reports) the outcome of one MIDI file, in walk order.
+void WriteOutcome(const WalkItem& item, Outcome&& outcome, TFRecordWriter* writer,
+                  ConvertDirResult* result) {
+  result->input_bytes += outcome.input_bytes;
+  if (outcome.ok) {
+    writer->Write(outcome.record);
+    ++result->converted;
+    if (EscapeInvalidUtf8(item.filename) != item.filename) {
+      ++result->escaped_names;
+      LOG(WARNING) << "The name of " << QuoteForLog(item.path)
+                   << " is not valid UTF-8; it is stored as "
+                   << QuoteForLog(EscapeInvalidUtf8(item.filename));
     }
+    LOG(INFO) << "Converted MIDI file " << QuoteForLog(item.path) << ".";
+  } else if (outcome.skipped) {
+    LOG(WARNING) << "Skipping " << QuoteForLog(item.path) << ": it " << outcome.error << ".";
+    result->skipped.push_back({item.path, outcome.error});
+  } else if (outcome.unparsable) {
+    LOG(WARNING) << "Could not parse MIDI file " << QuoteForLog(item.path)
+                 << ". It will be skipped. Error was: " << outcome.error;
+    result->failures.push_back({item.path, outcome.error, true});
+  } else {
+    LOG(ERROR) << QuoteForLog(item.path) << " generated an exception: " << outcome.error;
+    result->failures.push_back({item.path, outcome.error, false});
   }
-
-  ~OrderedConverter() { Stop(); }
-
-  void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
-    }
-    work_available_.notify_all();
-    for (auto& t : workers_) t.join();
-    workers_.clear();
-  }
-
-  // Outcome of task `index`; call with index 0, 1, 2, ... in turn.
-  Outcome Take(size_t index) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    outcome_ready_.wait(lock, [&] { return slots_[index].has_value(); });
-    Outcome out = std::move(*slots_[index]);
-    slots_[index].reset();
-    consumed_ = index + 1;
-    lock.unlock();
-    work_available_.notify_all();
-    return out;
-  }
-
- private:
-  void Work() {
-    for (;;) {
-      size_t index;
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        work_available_.wait(lock, [&] {
-          return stopping_ || next_ >= tasks_.size() || next_ < consumed_ + window_;
-        });
-        if (stopping_ || next_ >= tasks_.size()) return;
-        index = next_++;
-      }
-      Outcome outcome = ConvertMidiFile(*tasks_[index], collection_name_, max_file_bytes_);
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        slots_[index] = std::move(outcome);
-      }
-      outcome_ready_.notify_all();
-    }
-  }
-
-  const std::vector<const WalkItem*>& tasks_;
-  const std::string collection_name_;
-  const uint64_t max_file_bytes_;
-  std::vector<std::optional<Outcome>> slots_;
-  const size_t window_;
-  std::mutex mutex_;
-  std::condition_variable work_available_, outcome_ready_;
-  size_t next_ = 0, consumed_ = 0;
-  bool stopping_ = false;
-  std::vector<std::thread> workers_;
-};
+}
 
 }  // namespace
 
@@ -473,11 +424,15 @@ ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options) {
   LOG(INFO) << "Found " << tasks.size() << " MIDI files; converting with "
             << result.num_threads << " thread(s).";
 
-  {
-    OrderedConverter converter(tasks, collection_name, result.num_threads,
-                               options.max_file_bytes);
-    size_t next_task = 0;
-    for (const WalkItem& item : items) {
+  // The MIDI files are converted on the pool's threads, at most max(64, 8 N) ahead of
+  // the writer, and written here in walk order, between the walk's other log lines.
+  StartParsingThreads(result.num_threads);
+  const int64_t window = std::max<int64_t>(64, 8 * static_cast<int64_t>(result.num_threads));
+  size_t next_item = 0;
+  // Logs the walk's items up to (not including) the next MIDI file.
+  auto report_until_midi_file = [&] {
+    for (; next_item < items.size() && items[next_item].kind != WalkItem::kMidiFile; ++next_item) {
+      const WalkItem& item = items[next_item];
       switch (item.kind) {
         case WalkItem::kEnterDirectory:
           LOG(INFO) << "Converting files in " << QuoteForLog(item.path) << ".";
@@ -490,35 +445,22 @@ ConvertDirResult ConvertDirToNoteSequences(const ConvertDirOptions& options) {
           LOG(ERROR) << "Skipping directory: " << item.reason;
           result.failures.push_back({item.path, item.reason, false});
           break;
-        case WalkItem::kMidiFile: {
-          Outcome outcome = converter.Take(next_task++);
-          result.input_bytes += outcome.input_bytes;
-          if (outcome.ok) {
-            writer.Write(outcome.record);
-            ++result.converted;
-            if (EscapeInvalidUtf8(item.filename) != item.filename) {
-              ++result.escaped_names;
-              LOG(WARNING) << "The name of " << QuoteForLog(item.path)
-                           << " is not valid UTF-8; it is stored as "
-                           << QuoteForLog(EscapeInvalidUtf8(item.filename));
-            }
-            LOG(INFO) << "Converted MIDI file " << QuoteForLog(item.path) << ".";
-          } else if (outcome.skipped) {
-            LOG(WARNING) << "Skipping " << QuoteForLog(item.path) << ": it " << outcome.error << ".";
-            result.skipped.push_back({item.path, outcome.error});
-          } else if (outcome.unparsable) {
-            LOG(WARNING) << "Could not parse MIDI file " << QuoteForLog(item.path)
-                         << ". It will be skipped. Error was: " << outcome.error;
-            result.failures.push_back({item.path, outcome.error, true});
-          } else {
-            LOG(ERROR) << QuoteForLog(item.path) << " generated an exception: " << outcome.error;
-            result.failures.push_back({item.path, outcome.error, false});
-          }
+        case WalkItem::kMidiFile:
           break;
-        }
       }
     }
-  }
+  };
+  OrderedParallelMap<Outcome>(
+      result.num_threads, static_cast<int64_t>(tasks.size()), window,
+      [&](int64_t task) {
+        return ConvertMidiFile(*tasks[task], collection_name, options.max_file_bytes);
+      },
+      [&](int64_t, Outcome&& outcome) {
+        report_until_midi_file();
+        const WalkItem& item = items[next_item++];
+        WriteOutcome(item, std::move(outcome), &writer, &result);
+      });
+  report_until_midi_file();
   writer.Close();
   // A run killed with SIGKILL could not remove its temporary file; this one can.
   for (const std::string& stale : RemoveStaleTempFiles(output_file))

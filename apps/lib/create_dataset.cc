@@ -4,22 +4,17 @@
 #include <google/protobuf/arena.h>
 
 #include <algorithm>
-#include <atomic>
-#include <condition_variable>
 #include <exception>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <sstream>
-#include <system_error>
 #include <string_view>
-#include <thread>
 
 #include "apps/lib/convert_dir.h"  // EscapeForLog, QuoteForLog
-#include "apps/lib/thread_count.h"
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/parallel_for.h"
 #include "core/temp_files.h"
 #include "core/tfrecord.h"
 #include "data/melody_pipeline.h"
@@ -41,82 +36,19 @@ class PartitionDraws {
   std::mt19937_64 engine_;
 };
 
-// A fixed set of helper threads that, with the calling thread, run fn(i) for i in [0, n)
-// one batch at a time. Kept for the whole run so that per-thread buffers (and malloc
-// arenas) are made once, not once per batch.
-class BatchWorkers {
- public:
-  explicit BatchWorkers(int helpers) {
-    for (int t = 0; t < helpers; ++t) {
-      try {
-        threads_.emplace_back([this] { Loop(); });
-      } catch (const std::system_error& e) {
-        // Join the helpers already running before the condition variables they wait on
-        // are destroyed (destroying them first hangs in pthread_cond_destroy).
-        Stop();
-        MELODY_FAIL() << "cannot start worker thread " << t + 2 << " of " << helpers + 1
-                      << ": " << e.what()
-                      << " (the limit on processes/threads, ulimit -u, may be too low; "
-                         "try a smaller --num_threads)";
-      }
-    }
+// Starts the worker threads (the calling thread is worker 1) before any input is read, so
+// a thread that cannot start is an error however few the inputs. They stay in the pool for
+// the whole run, so per-thread buffers (and malloc arenas) are made once, not per batch.
+void StartWorkerThreads(int num_threads) {
+  try {
+    EnsurePoolThreads(num_threads - 1);
+  } catch (const ThreadStartError& e) {
+    MELODY_FAIL() << "cannot start worker thread " << e.thread() + 1 << " of " << num_threads
+                  << ": " << e.reason()
+                  << " (the limit on processes/threads, ulimit -u, may be too low; "
+                     "try a smaller --num_threads)";
   }
-  ~BatchWorkers() { Stop(); }
-
-  void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    start_.notify_all();
-    for (std::thread& t : threads_) t.join();
-    threads_.clear();
-  }
-
-  void Run(size_t n, const std::function<void(size_t)>& fn) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      fn_ = &fn;
-      n_ = n;
-      next_ = 0;
-      active_ = static_cast<int>(threads_.size());
-      ++generation_;
-    }
-    start_.notify_all();
-    Work();
-    std::unique_lock<std::mutex> lock(mu_);
-    done_.wait(lock, [this] { return active_ == 0; });
-  }
-
- private:
-  void Work() {
-    for (size_t i = next_++; i < n_; i = next_++) (*fn_)(i);
-  }
-  void Loop() {
-    uint64_t seen = 0;
-    while (true) {
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        start_.wait(lock, [&] { return stop_ || generation_ != seen; });
-        if (stop_) return;
-        seen = generation_;
-      }
-      Work();
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--active_ == 0) done_.notify_one();
-    }
-  }
-
-  std::vector<std::thread> threads_;
-  std::mutex mu_;
-  std::condition_variable start_, done_;
-  const std::function<void(size_t)>* fn_ = nullptr;
-  size_t n_ = 0;
-  std::atomic<size_t> next_{0};
-  uint64_t generation_ = 0;
-  int active_ = 0;
-  bool stop_ = false;
-};
+}
 
 // One input in flight.
 struct Slot {
@@ -238,7 +170,7 @@ DatasetRun RunGraph(const std::function<bool(Slot*)>& next_input,
   // on the thread count.
   const size_t batch_size = static_cast<size_t>(std::max(64, 16 * run.num_threads));
   std::vector<Slot> batch;
-  BatchWorkers workers(run.num_threads - 1);
+  StartWorkerThreads(run.num_threads);
   SetStatistics training_stats("training"), eval_stats("eval");
   int64_t produced = 0;
   bool more = true;
@@ -255,7 +187,8 @@ DatasetRun RunGraph(const std::function<bool(Slot*)>& next_input,
     }
     if (batch.empty()) break;
 
-    workers.Run(batch.size(), [&](size_t i) { ProcessSlot(pipeline, &batch[i]); });
+    ParallelForEach(run.num_threads, static_cast<int64_t>(batch.size()),
+                    [&](int64_t i) { ProcessSlot(pipeline, &batch[i]); });
 
     for (Slot& slot : batch) {
       if (slot.error) {

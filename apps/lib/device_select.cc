@@ -8,6 +8,11 @@
 
 namespace melody {
 
+void CheckDeviceFlag(const std::string& device) {
+  MELODY_REQUIRE(device == "cpu" || device == "cuda" || device == "auto" || device.empty())
+      << "--device must be cpu, cuda or auto, got '" << device << "'";
+}
+
 std::unique_ptr<Context> CreateContextForFlag(const std::string& device, int num_threads) {
   const int threads = ResolveThreadCount(num_threads, kMaxToolThreads);
   RetainFreedHostMemory();  // every step allocates and frees the same host buffers
@@ -20,8 +25,7 @@ std::unique_ptr<Context> CreateContextForFlag(const std::string& device, int num
     LOG(INFO) << "Device: CUDA GPU 0 (--device=cuda)";
     return Context::CreateCuda(0);
   }
-  MELODY_REQUIRE(device.empty() || device == "auto")
-      << "--device must be cpu, cuda or auto, got '" << device << "'";
+  CheckDeviceFlag(device);
   if (CudaDeviceCount() > 0) {
     LOG(INFO) << "Device: CUDA GPU 0 (a GPU is present; --device=cpu to use the CPU)";
     return Context::CreateCuda(0);

@@ -5,18 +5,21 @@
 #include <memory>
 #include <string>
 
-#include "apps/lib/thread_count.h"
 #include "core/context.h"
+#include "core/parallel_for.h"
 
 namespace melody {
 
-// Also sets the tools' host memory policy (core/host_memory.h).
-// Throws melody::Error for an unknown name, or for "cuda" without a usable GPU (the
-// reason named).
+// "cpu", "cuda", "auto" or "" (= auto); otherwise throws melody::Error
+// "--device must be cpu, cuda or auto, got '<name>'".
+void CheckDeviceFlag(const std::string& device);
+
+// Also sets the tools' host memory policy (core/host_memory.h). Throws melody::Error for
+// an unknown name (CheckDeviceFlag), or for "cuda" without a usable GPU (the reason named).
 std::unique_ptr<Context> CreateContextForFlag(const std::string& device, int num_threads);
 
 // The --num_threads bound of the training, eval and generation tools
-// (apps/lib/thread_count.h resolves 0 = all cores).
+// (core/parallel_for.h ResolveThreadCount resolves 0 = all cores).
 constexpr int kMaxToolThreads = 1024;
 
 }  // namespace melody

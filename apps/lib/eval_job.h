@@ -17,24 +17,18 @@
 #include <string>
 #include <vector>
 
+#include "apps/lib/job_options.h"
 #include "models/eval_metrics.h"
 #include "models/melody_rnn_config.h"
 
 namespace melody {
 
-struct EvalJobOptions {
-  std::string run_dir;
-  std::string sequence_example_file;
-  ConfigFlags config_flags;
+struct EvalJobOptions : RunJobOptions {
   int64_t num_eval_examples = 0;  // 0 = every record (counted)
   double eval_interval_secs = 60;
   double eval_timeout_secs = 300;
   int max_evaluations = 0;        // 0 = until the timeout; N = stop after N evaluations
   bool eval_dropout = true;
-  std::string device;
-  int num_threads = 0;
-  uint64_t seed = 0;
-  const std::atomic<int>* stop_signal = nullptr;
   double poll_secs = 1.0;
 };
 

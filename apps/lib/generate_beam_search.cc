@@ -7,8 +7,8 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/parallel_for.h"
 #include "core/philox.h"
-#include "kernels/cpu/parallel_for.h"
 #include "kernels/gather_rows.h"
 #include "kernels/stream_ops.h"
 #include "models/melody_rnn_generate.h"
@@ -225,7 +225,7 @@ std::vector<GeneratedEvents> GenerateWithBeamSearch(Context& ctx, const ModelLay
     if (t > 0) {
       Tensor inputs({R, 1, I}, DType::kFloat32);
       float* in = inputs.data<float>();
-      cpu::ParallelFor(threads, R, 64, [&](int64_t begin, int64_t end) {
+      ParallelFor(threads, R, 64, [&](int64_t begin, int64_t end) {
         for (int64_t r = begin; r < end; ++r) {
           const std::vector<int>& ev = rows[r].events;
           encoder.EncodeInput(ev, ev.size() - 1, in + r * I);
@@ -240,7 +240,7 @@ std::vector<GeneratedEvents> GenerateWithBeamSearch(Context& ctx, const ModelLay
                               &carried.state, &carried.keys);
     }
     // Sample one event per row.
-    cpu::ParallelFor(threads, R, 64, [&](int64_t begin, int64_t end) {
+    ParallelFor(threads, R, 64, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
         const size_t job = active[r / K];
         const PrimerResult& primer = primer_results[job_primer[job]];

@@ -3,8 +3,10 @@
 #include <cmath>
 #include <limits>
 
+#include "apps/lib/device_select.h"
 #include "apps/lib/generate_primer.h"
 #include "core/error.h"
+#include "core/parallel_for.h"
 
 namespace melody {
 
@@ -50,10 +52,8 @@ void ValidateGenerateFlags(const GenerateFlags& f) {
   MELODY_REQUIRE(f.beam_size * f.branch_factor <= 65536)
       << "--beam_size x --branch_factor must be at most 65536 rows per output, got "
       << f.beam_size * f.branch_factor;
-  MELODY_REQUIRE(f.device == "cpu" || f.device == "cuda" || f.device == "auto" || f.device.empty())
-      << "--device must be cpu, cuda or auto, got '" << f.device << "'";
-  MELODY_REQUIRE(f.num_threads >= 0 && f.num_threads <= 1024)
-      << "--num_threads must be between 0 (all cores) and 1024, got " << f.num_threads;
+  CheckDeviceFlag(f.device);
+  ResolveThreadCount(f.num_threads, kMaxToolThreads);
   if (!f.primer_melody.empty()) ParsePrimerMelodyText(f.primer_melody);
 }
 

@@ -8,20 +8,17 @@
 
 namespace melody {
 
+int LogSeverityFromName(const std::string& level) {
+  if (level == "DEBUG" || level == "INFO") return google::GLOG_INFO;
+  if (level == "WARN" || level == "WARNING") return google::GLOG_WARNING;
+  if (level == "ERROR") return google::GLOG_ERROR;
+  if (level == "FATAL" || level == "CRITICAL") return google::GLOG_FATAL;
+  MELODY_FAIL() << "invalid --log level '" << level
+                << "' (expected DEBUG, INFO, WARN, WARNING, ERROR, FATAL or CRITICAL)";
+}
+
 void InitToolLogging(const char* argv0, const std::string& level) {
-  int severity;
-  if (level == "DEBUG" || level == "INFO") {
-    severity = google::GLOG_INFO;
-  } else if (level == "WARN" || level == "WARNING") {
-    severity = google::GLOG_WARNING;
-  } else if (level == "ERROR") {
-    severity = google::GLOG_ERROR;
-  } else if (level == "FATAL" || level == "CRITICAL") {
-    severity = google::GLOG_FATAL;
-  } else {
-    MELODY_FAIL() << "invalid --log level '" << level
-                  << "' (expected DEBUG, INFO, WARN, WARNING, ERROR, FATAL or CRITICAL)";
-  }
+  const int severity = LogSeverityFromName(level);
   FLAGS_logtostderr = true;
   FLAGS_minloglevel = severity;
   FLAGS_stderrthreshold = severity;

@@ -6,6 +6,11 @@
 
 namespace melody {
 
+// glog's severity for a --log level name: a Python logging level name, upper case only as
+// the reference accepts them (DEBUG, INFO, WARN, WARNING, ERROR, FATAL, CRITICAL). Throws
+// melody::Error naming --log for any other name.
+int LogSeverityFromName(const std::string& level);
+
 // Logs to stderr with the threshold named by `level`: a Python logging level name, upper
 // case only as the reference accepts them (DEBUG, INFO, WARN, WARNING, ERROR, FATAL,
 // CRITICAL). glog has no DEBUG level, so DEBUG shows what INFO shows. Throws melody::Error

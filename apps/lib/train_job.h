@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "apps/lib/job_options.h"
 #include "models/melody_rnn_config.h"
 #include "kernels/softmax_cross_entropy.h"
 
@@ -16,10 +17,7 @@ namespace melody {
 
 class ProcessGroup;
 
-struct TrainJobOptions {
-  std::string run_dir;
-  std::string sequence_example_file;  // file or glob
-  ConfigFlags config_flags;
+struct TrainJobOptions : RunJobOptions {
   int64_t num_training_steps = 0;     // counted from the session's starting step; 0 = forever
   int summary_frequency = 10;
   int num_checkpoints = 10;
@@ -28,13 +26,7 @@ struct TrainJobOptions {
   std::string warm_start_checkpoint;  // V2 prefix, or a directory with a state file
   std::string warm_start_bundle_file; // .mag
   std::string warm_start_tfjs_dir;    // a TF.js MusicRNN checkpoint directory (tfjs_model.h)
-  std::string device;                 // cpu | cuda | "" (auto)
-  int num_threads = 0;
-  uint64_t seed = 0;                  // init, data order, dropout
   int prefetch_batches = 3;
-  // Set (to the signal number) by a signal handler: the loop stops after the current step,
-  // writes a final checkpoint and returns with stop_signal set.
-  const std::atomic<int>* stop_signal = nullptr;
   // The ranks of a data-parallel job (every rank calls RunTrainJob with the same options);
   // null or a group of one: one process, exactly as without MPI.
   ProcessGroup* group = nullptr;

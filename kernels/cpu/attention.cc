@@ -14,7 +14,7 @@
 #include "kernels/cpu/attention_cpu.h"
 #include "kernels/cpu/attention_rows_impl.h"
 #include "kernels/cpu/blas.h"
-#include "kernels/cpu/parallel_for.h"
+#include "core/parallel_for.h"
 
 namespace melody::cpu {
 namespace {

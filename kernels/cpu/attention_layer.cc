@@ -12,7 +12,7 @@
 #include "kernels/cpu/attention_layer_cpu.h"
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/lstm_gates_cpu.h"
-#include "kernels/cpu/parallel_for.h"
+#include "core/parallel_for.h"
 
 namespace melody::cpu {
 namespace {

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <mutex>
 
-#include "kernels/cpu/parallel_for.h"
+#include "core/parallel_for.h"
 
 namespace melody::cpu {
 namespace {

@@ -2,7 +2,7 @@
 // dimensions, so strided views (one time step of a [B, T, F] batch) need no copies.
 //
 // Threads: OpenBLAS runs single-threaded and the product is split across our own pool
-// (kernels/cpu/parallel_for.h) by rows or columns of C. Two pools on the same cores fought
+// (core/parallel_for.h) by rows or columns of C. Two pools on the same cores fought
 // each other: OpenBLAS's idle workers spin in sched_yield between the hundreds of small
 // per-step products of a recurrent layer while our pool needs those cores for the gate
 // pass, which cost a third of the CPU time in system calls and half the speed on 2 cores.

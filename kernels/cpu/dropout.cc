@@ -5,7 +5,7 @@
 
 #include "core/philox.h"
 #include "kernels/cpu/dropout_cpu.h"
-#include "kernels/cpu/parallel_for.h"
+#include "core/parallel_for.h"
 
 namespace melody::cpu {
 namespace {

@@ -8,7 +8,7 @@
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/lstm_cell_cpu.h"
 #include "kernels/cpu/lstm_gates_cpu.h"
-#include "kernels/cpu/parallel_for.h"
+#include "core/parallel_for.h"
 #include "kernels/lstm_cell_checks.h"
 
 namespace melody::cpu {

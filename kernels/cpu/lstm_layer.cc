@@ -23,7 +23,7 @@
 #include "kernels/cpu/lstm_cell_cpu.h"
 #include "kernels/cpu/lstm_gates_cpu.h"
 #include "kernels/cpu/lstm_layer_cpu.h"
-#include "kernels/cpu/parallel_for.h"
+#include "core/parallel_for.h"
 
 namespace melody::cpu {
 namespace {

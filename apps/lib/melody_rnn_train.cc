@@ -1,20 +1,25 @@
-// The flags of melody_rnn_train and melody_rnn_eval (shared/spec/apps.md §2, §5, plus ours),
-// defined once and included by exactly those two front ends; the library functions they
-// fill (apps/lib/train_job.h, eval_job.h) validate every value, so tests reach the checks.
-#pragma once
-
+// melody_rnn_train and melody_rnn_eval (= melody_rnn_train --eval): their flags
+// (shared/spec/apps.md §2, §5, plus ours) and main functions. The jobs they run
+// (apps/lib/train_job.h, eval_job.h) check every value, so tests reach the checks; the
+// common flags are checked first (apps/lib/common_flags.h). Under mpirun every rank runs
+// melody_rnn_train with the same flags (apps/lib/distributed.h).
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 
 #include <algorithm>
 #include <atomic>
 #include <csignal>
-#include <optional>
+#include <memory>
 #include <string>
 
+#include "apps/lib/common_flags.h"
+#include "apps/lib/device_select.h"
 #include "apps/lib/distributed.h"
 #include "apps/lib/eval_job.h"
+#include "apps/lib/tool_logging.h"
+#include "apps/lib/tool_mains.h"
 #include "apps/lib/train_job.h"
+#include "core/error.h"
 
 DEFINE_string(config, "", "Which config to use: basic_rnn, mono_rnn, lookback_rnn or attention_rnn. "
               "Optional when --run_dir already has a run_config.json.");
@@ -55,44 +60,54 @@ DEFINE_uint64(seed, 0, "Seed of the initial weights, the data order and the drop
 DEFINE_string(log, "INFO", "The threshold for what messages will be logged: DEBUG, INFO, WARN, "
               "ERROR, or FATAL (also WARNING, CRITICAL).");
 
-namespace melody::train_flags {
+namespace melody {
+namespace {
 
-inline std::atomic<int> g_stop_signal{0};
+std::atomic<int> g_stop_signal{0};
 
 // First SIGINT/SIGTERM: finish the step, write a checkpoint, exit 128+signal. A second
 // one: the default action (immediate exit; the last checkpoint stays intact).
-inline void OnStopSignal(int sig) {
+void OnStopSignal(int sig) {
   if (g_stop_signal.exchange(sig) != 0) {
     std::signal(sig, SIG_DFL);
     std::raise(sig);
   }
 }
 
-inline void InstallStopHandlers() {
+void InstallStopHandlers() {
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);
 }
 
-inline std::optional<std::string> GivenFlag(const char* name, const std::string& value) {
-  if (gflags::GetCommandLineFlagInfoOrDie(name).is_default) return std::nullopt;
-  return value;
+CommonFlags TrainEvalCommonFlags() {
+  CommonFlags common;
+  common.log = FLAGS_log;
+  common.num_threads = FLAGS_num_threads;
+  common.max_threads = kMaxToolThreads;
+  common.device = FLAGS_device;
+  // --config/--hparams are resolved by the job against the run directory's run_config.json.
+  return common;
 }
 
-inline ConfigFlags ConfigFlagsFromFlags() {
-  ConfigFlags f;
-  f.config = FLAGS_config;
-  f.melody_encoder_decoder = FLAGS_melody_encoder_decoder;
-  f.generator_id = FLAGS_generator_id;
-  f.generator_description = GivenFlag("generator_description", FLAGS_generator_description);
-  f.hparams = FLAGS_hparams;
-  return f;
+// The fields both jobs take from the same flags.
+void FillRunJobOptions(RunJobOptions* o) {
+  o->run_dir = FLAGS_run_dir;
+  o->sequence_example_file = FLAGS_sequence_example_file;
+  o->config_flags.config = FLAGS_config;
+  o->config_flags.melody_encoder_decoder = FLAGS_melody_encoder_decoder;
+  o->config_flags.generator_id = FLAGS_generator_id;
+  o->config_flags.generator_description =
+      GivenStringFlag("generator_description", FLAGS_generator_description);
+  o->config_flags.hparams = FLAGS_hparams;
+  o->device = FLAGS_device;
+  o->num_threads = FLAGS_num_threads;
+  o->seed = FLAGS_seed;
+  o->stop_signal = &g_stop_signal;
 }
 
-inline TrainJobOptions TrainOptionsFromFlags(ProcessGroup* group) {
+TrainJobOptions TrainOptionsFromFlags(ProcessGroup* group) {
   TrainJobOptions o;
-  o.run_dir = FLAGS_run_dir;
-  o.sequence_example_file = FLAGS_sequence_example_file;
-  o.config_flags = ConfigFlagsFromFlags();
+  FillRunJobOptions(&o);
   o.num_training_steps = FLAGS_num_training_steps;
   o.summary_frequency = FLAGS_summary_frequency;
   o.num_checkpoints = FLAGS_num_checkpoints;
@@ -100,35 +115,25 @@ inline TrainJobOptions TrainOptionsFromFlags(ProcessGroup* group) {
   o.warm_start_checkpoint = FLAGS_warm_start_checkpoint;
   o.warm_start_bundle_file = FLAGS_warm_start_bundle_file;
   o.warm_start_tfjs_dir = FLAGS_warm_start_tfjs_dir;
-  o.device = FLAGS_device;
-  o.num_threads = FLAGS_num_threads;
-  o.seed = FLAGS_seed;
-  o.stop_signal = &g_stop_signal;
   o.group = group;
   return o;
 }
 
-inline EvalJobOptions EvalOptionsFromFlags() {
+EvalJobOptions EvalOptionsFromFlags() {
   EvalJobOptions o;
-  o.run_dir = FLAGS_run_dir;
-  o.sequence_example_file = FLAGS_sequence_example_file;
-  o.config_flags = ConfigFlagsFromFlags();
+  FillRunJobOptions(&o);
   o.num_eval_examples = FLAGS_num_eval_examples;
   o.eval_interval_secs = FLAGS_eval_interval_secs;
   o.eval_timeout_secs = FLAGS_eval_timeout_secs;
   o.max_evaluations = FLAGS_num_evaluations;
   o.eval_dropout = FLAGS_eval_dropout;
-  o.device = FLAGS_device;
-  o.num_threads = FLAGS_num_threads;
-  o.seed = FLAGS_seed;
-  o.stop_signal = &g_stop_signal;
   return o;
 }
 
 // Runs the job the flags ask for; returns the exit status. Under mpirun (`group` non-null)
 // ranks other than 0 log warnings and errors only, and an error on any rank ends the whole
 // job (MPI_Abort) so no rank waits forever in a collective for it.
-inline int RunFromFlags(const char* tool, bool eval, ProcessGroup* group = nullptr) {
+int RunJob(const char* tool, bool eval, ProcessGroup* group) {
   InstallStopHandlers();
   const bool multi_rank = group != nullptr && group->size() > 1;
   if (multi_rank && group->rank() != 0) FLAGS_minloglevel = std::max(FLAGS_minloglevel, 1);
@@ -150,4 +155,33 @@ inline int RunFromFlags(const char* tool, bool eval, ProcessGroup* group = nullp
   }
 }
 
-}  // namespace melody::train_flags
+}  // namespace
+
+int MelodyRnnTrainMain(int argc, char** argv) {
+  ToolMain main;
+  main.tool = "melody_rnn_train";
+  main.usage =
+      "Trains a Melody RNN model, or with --eval evaluates its checkpoints.\n"
+      "  melody_rnn_train --config=CONFIG --run_dir=DIR --sequence_example_file=FILE "
+      "[--hparams=...] [--num_training_steps=N] [--eval]";
+  main.common_flags = TrainEvalCommonFlags;
+  main.run = [](ToolRun& run) {
+    auto mpi = std::make_unique<MpiSession>(&run.argc, &run.argv);
+    return RunJob("melody_rnn_train", FLAGS_eval, mpi->group());
+  };
+  return RunToolMain(main, argc, argv);
+}
+
+int MelodyRnnEvalMain(int argc, char** argv) {
+  ToolMain main;
+  main.tool = "melody_rnn_eval";
+  main.usage =
+      "Evaluates each new checkpoint of a Melody RNN run (melody_rnn_train --eval).\n"
+      "  melody_rnn_eval --run_dir=DIR --sequence_example_file=EVAL.tfrecord "
+      "[--num_eval_examples=N] [--num_evaluations=N]";
+  main.common_flags = TrainEvalCommonFlags;
+  main.run = [](ToolRun&) { return RunJob("melody_rnn_eval", true, nullptr); };
+  return RunToolMain(main, argc, argv);
+}
+
+}  // namespace melody
