@@ -32,7 +32,7 @@ int RunToolMain(const ToolMain& main, int argc, char** argv) {
     InitToolLogging(argv[0], run.flags.log);
     return main.run(run);
   } catch (const std::exception& e) {
-    return ReportToolError(main.tool, e.what());
+    return ReportToolError(main.tool, DescribeError(e));
   }
 }
 

@@ -146,10 +146,10 @@ int RunJob(const char* tool, bool eval, ProcessGroup* group) {
     const TrainJobResult r = RunTrainJob(TrainOptionsFromFlags(group));
     return r.stopped_by_signal != 0 ? 128 + r.stopped_by_signal : 0;
   } catch (const std::exception& e) {
-    if (!multi_rank) return ReportToolError(tool, e.what());
+    if (!multi_rank) return ReportToolError(tool, DescribeError(e));
     const int status = ReportToolError(
         tool, "rank " + std::to_string(group->rank()) + " of " + std::to_string(group->size()) +
-                  ": " + e.what() + " (ending every rank)");
+                  ": " + DescribeError(e) + " (ending every rank)");
     group->Abort(status);
     return status;  // not reached
   }

@@ -167,7 +167,9 @@ TEST_P(BeamSearchTest, ScoreIsTheTeacherForcedLogLikelihood) {
     }
     EXPECT_GE(out[j].log_likelihood, low - 1e-3) << j;
     EXPECT_LE(out[j].log_likelihood, high + 1e-3) << j;
-    if (c.kind == MelodyEncoderKind::kOneHot) EXPECT_NEAR(low, high, 1e-9);
+    if (c.kind == MelodyEncoderKind::kOneHot) {
+      EXPECT_NEAR(low, high, 1e-9);
+    }
   }
 }
 

@@ -173,7 +173,9 @@ TEST(QuantizeStageInPlace, SameResultAndStatisticsAsQuantizeStage) {
     const bool kept = QuantizeStageInPlace(piece, 4, &in_place_stats);
     ASSERT_EQ(kept, copied.has_value());
     EXPECT_EQ(in_place_stats, copy_stats);
-    if (kept) EXPECT_EQ(SerializeDeterministic(*piece), SerializeDeterministic(*copied));
+    if (kept) {
+      EXPECT_EQ(SerializeDeterministic(*piece), SerializeDeterministic(*copied));
+    }
   }
   // A discarded piece: a time-signature change inside it.
   NoteSequence two_signatures = FullSequence();
