@@ -30,7 +30,7 @@ std::string Output(const std::string& command) {
   return text;
 }
 
-TEST(CudaLibraryLoading, CpuToolsDoNotLoadCublas) {
+TEST(LazyCublas, CpuToolsDoNotLoadCublas) {
   for (const char* tool : {"melody_rnn_generate", "melody_rnn_train", "convert_dir_to_note_sequences"}) {
     const std::string binary = std::string(MELODY_BINARY_DIR) + "/apps/" + tool;
     if (!PathExists(binary)) GTEST_SKIP() << "binary not built: " << binary;
@@ -42,7 +42,7 @@ TEST(CudaLibraryLoading, CpuToolsDoNotLoadCublas) {
 }
 
 #if MELODY_HAVE_CUDA
-TEST(CudaLibraryLoading, CublasOpensOnDemandWithEveryEntryPoint) {
+TEST(LazyCublas, CublasOpensOnDemandWithEveryEntryPoint) {
   try {
     const CublasLibrary& blas = Cublas();
     EXPECT_TRUE(CublasLoaded());

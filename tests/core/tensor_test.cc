@@ -33,7 +33,7 @@ TEST(Tensor, CudaRoundTrip) {
   EXPECT_EQ(dev.ToVector(), host.ToVector());
 }
 
-TEST(Context, CpuThreadsAndUnavailableCudaIsAClearError) {
+TEST(Context, CpuThreadsAndUnavailableGpuIsAClearError) {
   auto cpu = Context::CreateCpu(3);
   EXPECT_EQ(cpu->num_threads(), 3);
   EXPECT_TRUE(cpu->is_cpu());
