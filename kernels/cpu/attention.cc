@@ -16,7 +16,8 @@
 #include <cstring>
 #include <vector>
 
-#include "kernels/cpu/attention_cpu.h"
+#include "kernels/attention.h"
+#include "kernels/cpu/attention_rows.h"
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/fast_math.h"
 #include "kernels/cpu/parallel_for.h"

@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "core/philox.h"
-#include "kernels/cpu/dropout_cpu.h"
 #include "kernels/cpu/parallel_for.h"
+#include "kernels/dropout.h"
 
 namespace melody::cpu {
 namespace {

@@ -6,7 +6,8 @@
 #include <cstdint>
 
 #include "core/cuda_check.h"
-#include "kernels/cuda/attention_cuda.h"
+#include "kernels/attention.h"
+#include "kernels/cuda/attention_rows.cuh"
 #include "kernels/cuda/dense_cuda_util.h"
 
 namespace melody::cuda {

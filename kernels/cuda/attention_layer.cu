@@ -1,7 +1,7 @@
 // CUDA twin of the attention layer (gpu-design.md §3), the same step sequence as the CPU
 // path (kernels/cpu/attention_layer.cc) on the context's stream:
 //   before the loop: x' = x · K_in[0:I] + b_in for all steps (one GEMM);
-//   per step: 3 cuBLAS GEMMs to x' and z, the fused LSTM gate kernel (lstm_cell_cuda.h),
+//   per step: 3 cuBLAS GEMMs to x' and z, the fused LSTM gate kernel (lstm_gates.cuh),
 //   2 GEMMs for the query, the fused attention read (one block per sequence, keys read
 //   from the history where each was projected once), 2 GEMMs for the output and 1 for its
 //   key, one kernel for dynamic_rnn masking.
@@ -11,10 +11,10 @@
 #include <cstdint>
 
 #include "core/cuda_check.h"
-#include "kernels/cuda/attention_cuda.h"
-#include "kernels/cuda/attention_layer_cuda.h"
+#include "kernels/attention_layer.h"
+#include "kernels/cuda/attention_rows.cuh"
 #include "kernels/cuda/dense_cuda_util.h"
-#include "kernels/cuda/lstm_cell_cuda.h"
+#include "kernels/cuda/lstm_gates.cuh"
 
 namespace melody::cuda {
 namespace {

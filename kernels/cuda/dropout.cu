@@ -3,7 +3,7 @@
 // outputs are bit-identical across devices.
 #include "core/cuda_check.h"
 #include "core/philox.h"
-#include "kernels/cuda/dropout_cuda.h"
+#include "kernels/dropout.h"
 
 namespace melody::cuda {
 namespace {

@@ -1,5 +1,6 @@
-// CUDA row gather/scatter and in-place add (one thread per element; row indices are
-// trusted to be in range here: the model builds them with ValidPositionRows).
+// CUDA twin of kernels/gather_rows.h: row gather/scatter and in-place add (one thread per
+// element; row indices are trusted to be in range here: the model builds them with
+// ValidPositionRows).
 #include "core/cuda_check.h"
 #include "kernels/gather_rows.h"
 
@@ -34,8 +35,8 @@ unsigned Blocks(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / k
 
 }  // namespace
 
-void GatherRows(Context& ctx, const Tensor& x, const Tensor& rows, Tensor* out) {
-  const auto d = internal::CheckGatherRows(&ctx, x, rows, *out);
+void GatherRows(Context& ctx, const internal::RowGatherDims& d, const Tensor& x,
+                const Tensor& rows, Tensor* out) {
   const int64_t n = d.picked * d.features;
   if (n == 0) return;
   // Rows are moved as raw words: 8-byte elements (int64) or 4-byte ones (float32, int32).
@@ -51,9 +52,8 @@ void GatherRows(Context& ctx, const Tensor& x, const Tensor& rows, Tensor* out) 
   MELODY_CUDA_LAUNCH_CHECK();
 }
 
-void ScatterRows(Context& ctx, const Tensor& src, const Tensor& rows, Tensor* out) {
-  const auto d = internal::CheckGatherRows(&ctx, *out, rows, src);
-  MELODY_REQUIRE(src.dtype() == DType::kFloat32) << "ScatterRows: float32 only on CUDA";
+void ScatterRows(Context& ctx, const internal::RowGatherDims& d, const Tensor& src,
+                 const Tensor& rows, Tensor* out) {
   MELODY_CUDA_CHECK(cudaMemsetAsync(out->raw_data(), 0, out->nbytes(), ctx.stream()));
   const int64_t n = d.picked * d.features;
   if (n == 0) return;
@@ -63,10 +63,6 @@ void ScatterRows(Context& ctx, const Tensor& src, const Tensor& rows, Tensor* ou
 }
 
 void AddInPlace(Context& ctx, const Tensor& x, Tensor* y) {
-  MELODY_REQUIRE(x.numel() == y->numel() && x.dtype() == DType::kFloat32 &&
-                 y->dtype() == DType::kFloat32 && x.device() == ctx.device() &&
-                 y->device() == ctx.device())
-      << "AddInPlace: float32 tensors of equal size on " << ctx.device().ToString() << " needed";
   if (x.numel() == 0) return;
   AddKernel<<<Blocks(x.numel()), kThreads, 0, ctx.stream()>>>(x.data<float>(), y->data<float>(),
                                                              x.numel());

@@ -1,13 +1,12 @@
 // CUDA twin of kernels/linear.h: bias broadcast into y, then one cuBLAS SGEMM with beta 1;
 // backward as two SGEMMs and a deterministic column-sum kernel for db.
 #include "kernels/cuda/dense_cuda_util.h"
-#include "kernels/cuda/linear_cuda.h"
+#include "kernels/linear.h"
 
 namespace melody::cuda {
 
-void LinearForward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
-                   Tensor* y) {
-  const auto d = internal::CheckLinearForward("LinearForward", x, w, b, y);
+void LinearForward(Context& ctx, const internal::LinearDims& d, const Tensor& x,
+                   const Tensor& w, const Tensor& b, Tensor* y) {
   float* out = y->data<float>();
   float beta = 0.0f;
   if (b.defined()) {
@@ -24,9 +23,9 @@ void LinearForward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor&
                 w.data<float>(), d.out, beta, out, d.out);
 }
 
-void LinearBackward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& dy,
-                    Tensor* dx, Tensor* dw, Tensor* db, GradMode mode) {
-  const auto d = internal::CheckLinearBackward("LinearBackward", x, w, dy, dx, dw, db);
+void LinearBackward(Context& ctx, const internal::LinearDims& d, const Tensor& x,
+                    const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db,
+                    GradMode mode) {
   const bool acc = mode == GradMode::kAccumulate;
   const float beta = acc ? 1.0f : 0.0f;
   const float* g = dy.data<float>();

@@ -3,9 +3,8 @@
 // Backward: one fused kernel to dz / dc_prev, then cuBLAS for d[x ; h] and dW (beta 1 =
 // accumulate) and a column-sum kernel for db.
 #include "kernels/cuda/dense_cuda_util.h"
-#include "kernels/cuda/lstm_cell_cuda.h"
+#include "kernels/cuda/lstm_gates.cuh"
 #include "kernels/lstm_cell.h"
-#include "kernels/lstm_cell_checks.h"
 
 namespace melody::cuda {
 namespace {
@@ -81,19 +80,16 @@ void LaunchLstmGatesBackward(cudaStream_t stream, int64_t rows, int64_t n, const
   MELODY_CUDA_LAUNCH_CHECK();
 }
 
-void LstmGatesForward(Context& ctx, const Tensor& z, const Tensor& c_prev, Tensor* gates,
-                      Tensor* c, Tensor* h) {
-  const auto d = internal::CheckLstmGatesForward("LstmGatesForward", z, c_prev, gates, c, h);
+void LstmGatesForward(Context& ctx, const internal::LstmCellDims& d, const Tensor& z,
+                      const Tensor& c_prev, Tensor* gates, Tensor* c, Tensor* h) {
   LaunchLstmGatesForward(ctx.stream(), d.batch, d.units, z.data<float>(), nullptr,
                          c_prev.data<float>(), gates->data<float>(), c->data<float>(),
                          h->data<float>());
 }
 
-void LstmGatesBackward(Context& ctx, const Tensor& gates, const Tensor& c_prev,
-                       const Tensor& c, const Tensor& dh, const Tensor& dc, Tensor* dz,
-                       Tensor* dc_prev) {
-  const auto d = internal::CheckLstmGatesBackward("LstmGatesBackward", gates, c_prev, c, dh,
-                                                  dc, dz, dc_prev);
+void LstmGatesBackward(Context& ctx, const internal::LstmCellDims& d, const Tensor& gates,
+                       const Tensor& c_prev, const Tensor& c, const Tensor& dh,
+                       const Tensor& dc, Tensor* dz, Tensor* dc_prev) {
   LaunchLstmGatesBackward(ctx.stream(), d.batch, d.units, gates.data<float>(),
                           c_prev.data<float>(), c.data<float>(),
                           dh.defined() ? dh.data<float>() : nullptr,
@@ -101,11 +97,9 @@ void LstmGatesBackward(Context& ctx, const Tensor& gates, const Tensor& c_prev,
                           dc_prev->data<float>());
 }
 
-void LstmCellForward(Context& ctx, const Tensor& x, const Tensor& c_prev,
-                     const Tensor& h_prev, const Tensor& kernel, const Tensor& bias,
-                     Tensor* gates, Tensor* c, Tensor* h) {
-  const auto d = internal::CheckLstmCellForward("LstmCellForward", x, c_prev, h_prev, kernel,
-                                                bias, gates, c, h);
+void LstmCellForward(Context& ctx, const internal::LstmCellDims& d, const Tensor& x,
+                     const Tensor& c_prev, const Tensor& h_prev, const Tensor& kernel,
+                     const Tensor& bias, Tensor* gates, Tensor* c, Tensor* h) {
   const int64_t n = d.units, n4 = 4 * d.units;
   const float* w = kernel.data<float>();
   float* g = gates->data<float>();
@@ -117,13 +111,11 @@ void LstmCellForward(Context& ctx, const Tensor& x, const Tensor& c_prev,
                          g, c->data<float>(), h->data<float>());
 }
 
-void LstmCellBackward(Context& ctx, const Tensor& x, const Tensor& c_prev,
-                      const Tensor& h_prev, const Tensor& kernel, const Tensor& gates,
-                      const Tensor& c, const Tensor& dh, const Tensor& dc, Tensor* dx,
-                      Tensor* dh_prev, Tensor* dc_prev, Tensor* dkernel, Tensor* dbias) {
-  const auto d =
-      internal::CheckLstmCellBackward("LstmCellBackward", x, c_prev, h_prev, kernel, gates, c,
-                                      dh, dc, dx, dh_prev, dc_prev, dkernel, dbias);
+void LstmCellBackward(Context& ctx, const internal::LstmCellDims& d, const Tensor& x,
+                      const Tensor& c_prev, const Tensor& h_prev, const Tensor& kernel,
+                      const Tensor& gates, const Tensor& c, const Tensor& dh,
+                      const Tensor& dc, Tensor* dx, Tensor* dh_prev, Tensor* dc_prev,
+                      Tensor* dkernel, Tensor* dbias) {
   const int64_t n = d.units, n4 = 4 * d.units;
   // dz in the context workspace: only this function's kernels use it, in stream order.
   float* dz = static_cast<float*>(ctx.Workspace(sizeof(float) * d.batch * n4));

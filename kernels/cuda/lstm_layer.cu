@@ -20,8 +20,8 @@
 #include "core/cuda_check.h"
 #include "core/error.h"
 #include "kernels/cuda/cudnn_lstm_weights.h"
-#include "kernels/cuda/lstm_layer_cuda.h"
 #include "kernels/lstm_cell.h"
+#include "kernels/lstm_layer.h"
 
 namespace melody::cuda {
 namespace {
@@ -143,13 +143,9 @@ void Prepare(Context& ctx, CudnnLstmState& st, int64_t batch, int64_t time, int6
 
 }  // namespace
 
-void LstmLayerForward(Context& ctx, const Tensor& x, const Tensor& lengths,
-                      const Tensor& kernel, const Tensor& bias, Tensor* y,
-                      LstmLayerCache* cache) {
-  const char* op = "LstmLayerForward";
-  MELODY_REQUIRE(y != nullptr) << op << ": y is null";
-  const auto d = internal::CheckLstmLayer(op, x, lengths, kernel, bias, y, nullptr, nullptr,
-                                          nullptr, nullptr);
+void LstmLayerForward(Context& ctx, const internal::LstmLayerDims& d, const Tensor& x,
+                      const std::vector<int32_t>& lengths, const Tensor& kernel,
+                      const Tensor& bias, Tensor* y, LstmLayerCache* cache) {
   LstmLayerCache local;
   LstmLayerCache& cc = cache ? *cache : local;
   cc.device = ctx.device();
@@ -157,7 +153,7 @@ void LstmLayerForward(Context& ctx, const Tensor& x, const Tensor& lengths,
   cc.time = d.time;
   cc.input = d.input;
   cc.units = d.units;
-  cc.lengths = internal::HostLengths(op, lengths, d.time);
+  cc.lengths = lengths;
   cc.steps = cc.lengths.empty() ? 0 : *std::max_element(cc.lengths.begin(), cc.lengths.end());
   if (cc.steps == 0) {  // nothing runs (B = 0, T = 0 or all lengths 0)
     MELODY_CUDA_CHECK(cudaMemsetAsync(y->raw_data(), 0, y->nbytes(), ctx.stream()));
@@ -182,14 +178,12 @@ void LstmLayerForward(Context& ctx, const Tensor& x, const Tensor& lengths,
   if (!cache) ctx.Synchronize();
 }
 
-void LstmLayerBackward(Context& ctx, const Tensor& x, const Tensor& lengths,
-                       const Tensor& kernel, const Tensor& bias, const Tensor& y,
-                       const Tensor& dy, const LstmLayerCache& cache, Tensor* dx,
-                       Tensor* dkernel, Tensor* dbias) {
+void LstmLayerBackward(Context& ctx, const internal::LstmLayerDims& d, const Tensor& x,
+                       const Tensor& lengths, const Tensor& kernel, const Tensor& bias,
+                       const Tensor& y, const Tensor& dy, const LstmLayerCache& cache,
+                       Tensor* dx, Tensor* dkernel, Tensor* dbias) {
   const char* op = "LstmLayerBackward";
-  MELODY_REQUIRE(dkernel != nullptr && dbias != nullptr) << op << ": dkernel/dbias are null";
-  const auto d =
-      internal::CheckLstmLayer(op, x, lengths, kernel, bias, &y, &dy, dx, dkernel, dbias);
+  (void)lengths;  // the cache holds them
   if (cache.steps == 0) {  // nothing ran: zero dx, no weight gradient
     if (dx) MELODY_CUDA_CHECK(cudaMemsetAsync(dx->raw_data(), 0, dx->nbytes(), ctx.stream()));
     return;

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "core/cuda_check.h"
-#include "kernels/cuda/melody_features_cuda.h"
 #include "kernels/internal/melody_features_scan.h"
+#include "kernels/melody_features.h"
 
 namespace melody::cuda {
 namespace {

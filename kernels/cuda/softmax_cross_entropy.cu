@@ -163,7 +163,6 @@ CrossEntropyCounts Run(Context& ctx, const Tensor& logits, const Tensor& labels,
 CrossEntropyCounts SoftmaxCrossEntropy(Context& ctx, const Tensor& logits,
                                        const Tensor& labels, int no_event_label,
                                        Tensor* dlogits) {
-  CheckSoftmaxCrossEntropyArgs(&ctx, logits, labels, DType::kFloat32, dlogits);
   if (labels.dtype() == DType::kInt32)
     return Run<int32_t>(ctx, logits, labels, no_event_label, dlogits);
   return Run<int64_t>(ctx, logits, labels, no_event_label, dlogits);

@@ -1,4 +1,4 @@
-// Stream-ordered copies and fills (see kernels/stream_ops.h).
+// CUDA twin of kernels/stream_ops.h: copies and fills queued on the context's stream.
 #include "core/cuda_check.h"
 #include "kernels/stream_ops.h"
 
