@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "core/cuda_check.h"
+#include "kernels/cuda/common.cuh"
 
 namespace melody::cuda {
 

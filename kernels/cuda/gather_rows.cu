@@ -1,13 +1,11 @@
 // CUDA twin of kernels/gather_rows.h: row gather/scatter and in-place add (one thread per
 // element; row indices are trusted to be in range here: the model builds them with
 // ValidPositionRows).
-#include "core/cuda_check.h"
+#include "kernels/cuda/common.cuh"
 #include "kernels/gather_rows.h"
 
 namespace melody::cuda {
 namespace {
-
-constexpr int kThreads = 256;
 
 template <typename T>
 __global__ void GatherKernel(const T* __restrict__ x, const int32_t* __restrict__ rows,
@@ -31,8 +29,6 @@ __global__ void AddKernel(const float* __restrict__ x, float* __restrict__ y, in
   if (i < n) y[i] = __fadd_rn(y[i], x[i]);
 }
 
-unsigned Blocks(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
-
 }  // namespace
 
 void GatherRows(Context& ctx, const internal::RowGatherDims& d, const Tensor& x,
@@ -41,11 +37,11 @@ void GatherRows(Context& ctx, const internal::RowGatherDims& d, const Tensor& x,
   if (n == 0) return;
   // Rows are moved as raw words: 8-byte elements (int64) or 4-byte ones (float32, int32).
   if (DTypeSize(x.dtype()) == 8) {
-    GatherKernel<int64_t><<<Blocks(n), kThreads, 0, ctx.stream()>>>(
+    GatherKernel<int64_t><<<GridFor(n), kBlockThreads, 0, ctx.stream()>>>(
         static_cast<const int64_t*>(x.raw_data()), rows.data<int32_t>(), d.picked, d.features,
         static_cast<int64_t*>(out->raw_data()));
   } else {
-    GatherKernel<uint32_t><<<Blocks(n), kThreads, 0, ctx.stream()>>>(
+    GatherKernel<uint32_t><<<GridFor(n), kBlockThreads, 0, ctx.stream()>>>(
         static_cast<const uint32_t*>(x.raw_data()), rows.data<int32_t>(), d.picked, d.features,
         static_cast<uint32_t*>(out->raw_data()));
   }
@@ -54,18 +50,18 @@ void GatherRows(Context& ctx, const internal::RowGatherDims& d, const Tensor& x,
 
 void ScatterRows(Context& ctx, const internal::RowGatherDims& d, const Tensor& src,
                  const Tensor& rows, Tensor* out) {
-  MELODY_CUDA_CHECK(cudaMemsetAsync(out->raw_data(), 0, out->nbytes(), ctx.stream()));
+  ZeroFill(ctx.stream(), out->raw_data(), out->nbytes());
   const int64_t n = d.picked * d.features;
   if (n == 0) return;
-  ScatterKernel<<<Blocks(n), kThreads, 0, ctx.stream()>>>(src.data<float>(), rows.data<int32_t>(),
-                                                          d.picked, d.features, out->data<float>());
+  ScatterKernel<<<GridFor(n), kBlockThreads, 0, ctx.stream()>>>(
+      src.data<float>(), rows.data<int32_t>(), d.picked, d.features, out->data<float>());
   MELODY_CUDA_LAUNCH_CHECK();
 }
 
 void AddInPlace(Context& ctx, const Tensor& x, Tensor* y) {
   if (x.numel() == 0) return;
-  AddKernel<<<Blocks(x.numel()), kThreads, 0, ctx.stream()>>>(x.data<float>(), y->data<float>(),
-                                                             x.numel());
+  AddKernel<<<GridFor(x.numel()), kBlockThreads, 0, ctx.stream()>>>(x.data<float>(),
+                                                                    y->data<float>(), x.numel());
   MELODY_CUDA_LAUNCH_CHECK();
 }
 

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <vector>
 
-#include "core/cuda_check.h"
+#include "kernels/cuda/common.cuh"
 #include "kernels/softmax_cross_entropy.h"
 
 namespace melody::cuda {
