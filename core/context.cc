@@ -7,6 +7,9 @@
 #include "core/error.h"
 
 #if MELODY_HAVE_CUDA
+#include <cublas_v2.h>
+#include <cudnn.h>
+
 #include "core/cuda_check.h"
 #endif
 
@@ -31,12 +34,16 @@ std::unique_ptr<Context> Context::CreateCuda(int index) {
   // memsets run on the legacy default stream, and a blocking stream orders its kernels
   // with that work in both directions, so CopyTo/ToVector/SetZero never race with ops.
   MELODY_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx->stream_, cudaStreamDefault));
-  MELODY_CUBLAS_CHECK(cublasCreate(&ctx->cublas_));
-  MELODY_CUBLAS_CHECK(cublasSetStream(ctx->cublas_, ctx->stream_));
+  cublasHandle_t blas = nullptr;
+  MELODY_CUBLAS_CHECK(cublasCreate(&blas));
+  ctx->cublas_ = blas;
+  MELODY_CUBLAS_CHECK(cublasSetStream(blas, ctx->stream_));
   // FP32 math by default: TF32 would change results beyond the CPU-twin tolerances.
-  MELODY_CUBLAS_CHECK(cublasSetMathMode(ctx->cublas_, CUBLAS_DEFAULT_MATH));
-  MELODY_CUDNN_CHECK(cudnnCreate(&ctx->cudnn_));
-  MELODY_CUDNN_CHECK(cudnnSetStream(ctx->cudnn_, ctx->stream_));
+  MELODY_CUBLAS_CHECK(cublasSetMathMode(blas, CUBLAS_DEFAULT_MATH));
+  cudnnHandle_t dnn = nullptr;
+  MELODY_CUDNN_CHECK(cudnnCreate(&dnn));
+  ctx->cudnn_ = dnn;
+  MELODY_CUDNN_CHECK(cudnnSetStream(dnn, ctx->stream_));
   return ctx;
 #else
   (void)index;
@@ -51,8 +58,8 @@ Context::~Context() {
   }
 #if MELODY_HAVE_CUDA
   if (workspace_) cudaFree(workspace_);
-  if (cudnn_) cudnnDestroy(cudnn_);
-  if (cublas_) cublasDestroy(cublas_);
+  if (cudnn_) cudnnDestroy(static_cast<cudnnHandle_t>(cudnn_));
+  if (cublas_) cublasDestroy(static_cast<cublasHandle_t>(cublas_));
   if (stream_) cudaStreamDestroy(stream_);
 #endif
 }

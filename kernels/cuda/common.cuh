@@ -131,8 +131,13 @@ using RnnDataDescriptor = CudnnDescriptor<cudnnRNNDataDescriptor_t, cudnnCreateR
 
 // ---- library handles -------------------------------------------------------------------
 
-// The context's cuBLAS and cuDNN handles (bound to ctx.stream()).
-inline cublasHandle_t CublasHandle(const Context& ctx) { return ctx.cublas(); }
-inline cudnnHandle_t CudnnHandle(const Context& ctx) { return ctx.cudnn(); }
+// The context's cuBLAS and cuDNN handles (bound to ctx.stream()), which core/context.h
+// keeps opaque so that code outside the kernels never sees these libraries' headers.
+inline cublasHandle_t CublasHandle(const Context& ctx) {
+  return static_cast<cublasHandle_t>(ctx.cublas_handle());
+}
+inline cudnnHandle_t CudnnHandle(const Context& ctx) {
+  return static_cast<cudnnHandle_t>(ctx.cudnn_handle());
+}
 
 }  // namespace melody::cuda
