@@ -8,6 +8,8 @@
 #include "core/parallel_for.h"
 
 #if MELODY_HAVE_CUDA
+#include <cudnn.h>
+
 #include "core/cublas_library.h"
 #include "core/cuda_check.h"
 #endif
@@ -33,13 +35,17 @@ std::unique_ptr<Context> Context::CreateCuda(int index) {
   // memsets run on the legacy default stream, and a blocking stream orders its kernels
   // with that work in both directions, so CopyTo/ToVector/SetZero never race with ops.
   MELODY_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx->stream_, cudaStreamDefault));
-  const CublasLibrary& blas = Cublas();
-  MELODY_CUBLAS_CHECK(blas.create(&ctx->cublas_));
-  MELODY_CUBLAS_CHECK(blas.set_stream(ctx->cublas_, ctx->stream_));
+  cublasHandle_t blas = nullptr;
+  const CublasLibrary& cublas = Cublas();
+  MELODY_CUBLAS_CHECK(cublas.create(&blas));
+  ctx->cublas_ = blas;
+  MELODY_CUBLAS_CHECK(cublas.set_stream(blas, ctx->stream_));
   // FP32 math by default: TF32 would change results beyond the CPU-twin tolerances.
-  MELODY_CUBLAS_CHECK(blas.set_math_mode(ctx->cublas_, CUBLAS_DEFAULT_MATH));
-  MELODY_CUDNN_CHECK(cudnnCreate(&ctx->cudnn_));
-  MELODY_CUDNN_CHECK(cudnnSetStream(ctx->cudnn_, ctx->stream_));
+  MELODY_CUBLAS_CHECK(cublas.set_math_mode(blas, CUBLAS_DEFAULT_MATH));
+  cudnnHandle_t dnn = nullptr;
+  MELODY_CUDNN_CHECK(cudnnCreate(&dnn));
+  ctx->cudnn_ = dnn;
+  MELODY_CUDNN_CHECK(cudnnSetStream(dnn, ctx->stream_));
   return ctx;
 #else
   (void)index;
@@ -54,8 +60,8 @@ Context::~Context() {
   }
 #if MELODY_HAVE_CUDA
   if (workspace_) cudaFree(workspace_);
-  if (cudnn_) cudnnDestroy(cudnn_);
-  if (cublas_) Cublas().destroy(cublas_);
+  if (cudnn_) cudnnDestroy(static_cast<cudnnHandle_t>(cudnn_));
+  if (cublas_) Cublas().destroy(static_cast<cublasHandle_t>(cublas_));
   if (stream_) cudaStreamDestroy(stream_);
 #endif
 }

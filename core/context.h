@@ -1,6 +1,9 @@
 // Per-device execution context passed to every op. Ops are free functions
 // `Op(Context&, ...)` that dispatch on ctx.device(): the CPU path uses `num_threads`
 // (OpenBLAS and our loops), the CUDA path the stream, cuBLAS/cuDNN handles and workspace.
+// This header exposes the CUDA runtime's stream type only: the cuBLAS and cuDNN handles
+// are opaque here, and the CUDA kernels read them through kernels/cuda/common.cuh
+// (CublasHandle(ctx), CudnnHandle(ctx)), so code outside kernels/ sees neither library.
 #pragma once
 
 #include <cstddef>
@@ -9,9 +12,7 @@
 #include "core/device.h"
 
 #if MELODY_HAVE_CUDA
-#include <cublas_v2.h>
 #include <cuda_runtime.h>
-#include <cudnn.h>
 #endif
 
 namespace melody {
@@ -40,8 +41,9 @@ class Context {
 
 #if MELODY_HAVE_CUDA
   cudaStream_t stream() const { return stream_; }
-  cublasHandle_t cublas() const { return cublas_; }
-  cudnnHandle_t cudnn() const { return cudnn_; }
+  // The cublasHandle_t and cudnnHandle_t bound to stream(), as opaque pointers.
+  void* cublas_handle() const { return cublas_; }
+  void* cudnn_handle() const { return cudnn_; }
 #endif
 
  private:
@@ -52,8 +54,8 @@ class Context {
   size_t workspace_bytes_ = 0;
 #if MELODY_HAVE_CUDA
   cudaStream_t stream_ = nullptr;
-  cublasHandle_t cublas_ = nullptr;
-  cudnnHandle_t cudnn_ = nullptr;
+  void* cublas_ = nullptr;  // cublasHandle_t
+  void* cudnn_ = nullptr;   // cudnnHandle_t
 #endif
 };
 

@@ -1,6 +1,8 @@
 #include "core/cuda_check.h"
 
 #if MELODY_HAVE_CUDA
+#include <cublas_v2.h>
+
 #include <sstream>
 
 #include "core/error.h"
@@ -17,8 +19,8 @@ void ThrowGpuError(const char* library, const char* statement, long code,
   throw Error(out.str());
 }
 
-const char* CublasStatusString(cublasStatus_t status) {
-  switch (status) {
+const char* CublasStatusString(long status) {
+  switch (static_cast<cublasStatus_t>(status)) {
     case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
     case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
     case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";

@@ -1,19 +1,22 @@
 // Check macros for every CUDA runtime, cuDNN, cuBLAS and NCCL call. A failure throws
 // melody::Error naming the failing statement, the library's error string and numeric
 // code, and file:line. Include only from CUDA-enabled code (MELODY_HAVE_CUDA).
+// This header includes the CUDA runtime only: MELODY_CUBLAS_CHECK and MELODY_CUDNN_CHECK
+// name their library's types where they are used, so a file using them includes
+// <cublas_v2.h> / <cudnn.h> itself (the kernels do, through kernels/cuda/common.cuh), and
+// core's headers never pull in cuDNN or cuBLAS.
 #pragma once
 
 #if MELODY_HAVE_CUDA
-#include <cublas_v2.h>
 #include <cuda_runtime.h>
-#include <cudnn.h>
 
 #include <string>
 
 namespace melody::internal {
 [[noreturn]] void ThrowGpuError(const char* library, const char* statement, long code,
                                 const std::string& message, const char* file, int line);
-const char* CublasStatusString(cublasStatus_t status);
+// The name of a cublasStatus_t value.
+const char* CublasStatusString(long status);
 }  // namespace melody::internal
 
 #define MELODY_CUDA_CHECK(stmt)                                                            \

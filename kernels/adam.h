@@ -43,14 +43,15 @@ void ClipByNorm(Context& ctx, Tensor* grad, float clip_norm);
 void AdamUpdate(Context& ctx, const AdamOptions& options, float beta1_power,
                 float beta2_power, const Tensor& grad, Tensor* var, Tensor* m, Tensor* s);
 
-namespace cpu {
+// The twins the dispatcher (kernels/adam.cc) calls with checked arguments (float32).
+namespace cpu {  // kernels/cpu/adam.cc: single fused loops
 void ClipByNorm(Context& ctx, Tensor* grad, float clip_norm);
 void AdamUpdate(Context& ctx, const AdamOptions& options, float beta1_power,
                 float beta2_power, const Tensor& grad, Tensor* var, Tensor* m, Tensor* s);
 }  // namespace cpu
 
 #if MELODY_HAVE_CUDA
-namespace cuda {
+namespace cuda {  // kernels/cuda/adam.cu: a fixed-order norm reduction, one thread per element
 void ClipByNorm(Context& ctx, Tensor* grad, float clip_norm);
 void AdamUpdate(Context& ctx, const AdamOptions& options, float beta1_power,
                 float beta2_power, const Tensor& grad, Tensor* var, Tensor* m, Tensor* s);
@@ -58,7 +59,8 @@ void AdamUpdate(Context& ctx, const AdamOptions& options, float beta1_power,
 #endif
 
 namespace reference {
-// Plain loops on the CPU in scalar type T (tensors of that dtype): Σ g² accumulated in T.
+// kernels/cpu/adam_reference.cc: plain loops on the CPU in scalar type T (tensors of that
+// dtype): Σ g² accumulated in T.
 template <typename T>
 void ClipByNorm(Tensor* grad, T clip_norm);
 template <typename T>
@@ -66,8 +68,11 @@ void AdamUpdate(T learning_rate, T beta1, T beta2, T epsilon, T beta1_power, T b
                 const Tensor& grad, Tensor* var, Tensor* m, Tensor* s);
 }  // namespace reference
 
-// Shared argument checks (dtype float32 or the reference's T, same shapes, same device).
+namespace internal {
+// The argument checks of the dispatcher and the reference (kernels/adam.cc): dtype float32
+// or the reference's T, same shapes, same device (ctx's when ctx is given).
 void CheckAdamArgs(const Context* ctx, DType dtype, const Tensor& grad, const Tensor* var,
                    const Tensor* m, const Tensor* s);
+}  // namespace internal
 
 }  // namespace melody

@@ -2,20 +2,12 @@
 // shared validation of shapes, dtypes and devices.
 #include "kernels/attention.h"
 
-#include "kernels/cpu/attention_cpu.h"
-#include "kernels/cuda/attention_cuda.h"
-#include "kernels/internal/attention_checks.h"
+#include "core/error.h"
+#include "kernels/op_checks.h"
 
 namespace melody {
 namespace {
 
-using attention_internal::RequireAttnW;
-using attention_internal::RequireOutput;
-using attention_internal::RequireTensor;
-
-[[noreturn]] void NoCuda(const char* op) {
-  MELODY_FAIL() << op << ": CUDA context but " << CudaUnavailableReason();
-}
 
 struct RingSizes {
   int64_t B, C, A, V, Lw;
@@ -28,8 +20,8 @@ RingSizes CheckRing(const char* op, const AttentionRing& ring, Device device) {
       << op << ": ring.keys must be [B, C, V]";
   RingSizes s{ring.values.dim(0), ring.values.dim(1), ring.values.dim(2), ring.keys.dim(2),
               ring.attn_length};
-  RequireTensor(op, "ring.values", ring.values, {s.B, s.C, s.A}, DType::kFloat32, device);
-  RequireTensor(op, "ring.keys", ring.keys, {s.B, s.C, s.V}, DType::kFloat32, device);
+  op_checks::CheckTensor(ring.values, op, "ring.values", {s.B, s.C, s.A}, DType::kFloat32, device);
+  op_checks::CheckTensor(ring.keys, op, "ring.keys", {s.B, s.C, s.V}, DType::kFloat32, device);
   MELODY_REQUIRE(s.Lw >= 1 && s.Lw <= s.C)
       << op << ": attn_length " << s.Lw << " must be in [1, " << s.C << "] (ring capacity)";
   MELODY_REQUIRE(ring.head >= 0 && ring.head < s.C)
@@ -40,10 +32,10 @@ RingSizes CheckRing(const char* op, const AttentionRing& ring, Device device) {
 void CheckQuery(const char* op, const RingSizes& s, const Tensor& query,
                 const Tensor& query_kernel, const Tensor& attn_v, Device device) {
   MELODY_REQUIRE(query.defined() && query.rank() == 2) << op << ": query must be [B, Q]";
-  RequireTensor(op, "query", query, {s.B, query.dim(1)}, DType::kFloat32, device);
-  RequireTensor(op, "query_kernel", query_kernel, {query.dim(1), s.V}, DType::kFloat32,
-                device);
-  RequireTensor(op, "attn_v", attn_v, {s.V}, DType::kFloat32, device);
+  op_checks::CheckTensor(query, op, "query", {s.B, query.dim(1)}, DType::kFloat32, device);
+  op_checks::CheckTensor(query_kernel, op, "query_kernel", {query.dim(1), s.V},
+                         DType::kFloat32, device);
+  op_checks::CheckTensor(attn_v, op, "attn_v", {s.V}, DType::kFloat32, device);
 }
 
 }  // namespace
@@ -54,14 +46,14 @@ void AttentionProjectKeys(Context& ctx, const Tensor& values, const Tensor& attn
   MELODY_REQUIRE(values.defined() && values.rank() == 2 && keys && keys->rank() == 2)
       << op << ": values must be [R, A] and keys [R, V]";
   const Device dev = ctx.device();
-  RequireTensor(op, "values", values, values.shape(), DType::kFloat32, dev);
-  RequireAttnW(op, "attn_w", attn_w, values.dim(1), keys->dim(1), DType::kFloat32, dev);
-  RequireOutput(op, "keys", keys, {values.dim(0), keys->dim(1)}, DType::kFloat32, dev);
+  op_checks::CheckTensor(values, op, "values", values.shape(), DType::kFloat32, dev);
+  op_checks::CheckAttnW(attn_w, op, "attn_w", values.dim(1), keys->dim(1), DType::kFloat32, dev);
+  op_checks::CheckOutput(keys, op, "keys", {values.dim(0), keys->dim(1)}, DType::kFloat32, dev);
   if (ctx.is_cpu()) return cpu::AttentionProjectKeys(ctx, values, attn_w, keys);
 #if MELODY_HAVE_CUDA
   return cuda::AttentionProjectKeys(ctx, values, attn_w, keys);
 #else
-  NoCuda(op);
+  op_checks::FailNoCuda(op, ctx);
 #endif
 }
 
@@ -73,18 +65,18 @@ void AttentionProjectKeysBackward(Context& ctx, const Tensor& values, const Tens
       << op << ": values must be [R, A] and d_keys [R, V]";
   const Device dev = ctx.device();
   const int64_t R = values.dim(0), A = values.dim(1), V = d_keys.dim(1);
-  RequireTensor(op, "values", values, {R, A}, DType::kFloat32, dev);
-  RequireAttnW(op, "attn_w", attn_w, A, V, DType::kFloat32, dev);
-  RequireTensor(op, "d_keys", d_keys, {R, V}, DType::kFloat32, dev);
-  if (d_values) RequireOutput(op, "d_values", d_values, {R, A}, DType::kFloat32, dev);
+  op_checks::CheckTensor(values, op, "values", {R, A}, DType::kFloat32, dev);
+  op_checks::CheckAttnW(attn_w, op, "attn_w", A, V, DType::kFloat32, dev);
+  op_checks::CheckTensor(d_keys, op, "d_keys", {R, V}, DType::kFloat32, dev);
+  if (d_values) op_checks::CheckOutput(d_values, op, "d_values", {R, A}, DType::kFloat32, dev);
   MELODY_REQUIRE(d_attn_w != nullptr) << op << ": output d_attn_w is null";
-  RequireAttnW(op, "d_attn_w", *d_attn_w, A, V, DType::kFloat32, dev);
+  op_checks::CheckAttnW(*d_attn_w, op, "d_attn_w", A, V, DType::kFloat32, dev);
   if (ctx.is_cpu())
     return cpu::AttentionProjectKeysBackward(ctx, values, attn_w, d_keys, d_values, d_attn_w);
 #if MELODY_HAVE_CUDA
   return cuda::AttentionProjectKeysBackward(ctx, values, attn_w, d_keys, d_values, d_attn_w);
 #else
-  NoCuda(op);
+  op_checks::FailNoCuda(op, ctx);
 #endif
 }
 
@@ -96,10 +88,10 @@ void AttentionReadForward(Context& ctx, const Tensor& query, const Tensor& query
   const Device dev = ctx.device();
   const RingSizes s = CheckRing(op, ring, dev);
   CheckQuery(op, s, query, query_kernel, attn_v, dev);
-  RequireTensor(op, "query_bias", query_bias, {s.V}, DType::kFloat32, dev);
-  RequireOutput(op, "y", y, {s.B, s.V}, DType::kFloat32, dev);
-  RequireOutput(op, "alpha", alpha, {s.B, s.Lw}, DType::kFloat32, dev);
-  RequireOutput(op, "context", context, {s.B, s.A}, DType::kFloat32, dev);
+  op_checks::CheckTensor(query_bias, op, "query_bias", {s.V}, DType::kFloat32, dev);
+  op_checks::CheckOutput(y, op, "y", {s.B, s.V}, DType::kFloat32, dev);
+  op_checks::CheckOutput(alpha, op, "alpha", {s.B, s.Lw}, DType::kFloat32, dev);
+  op_checks::CheckOutput(context, op, "context", {s.B, s.A}, DType::kFloat32, dev);
   if (ctx.is_cpu())
     return cpu::AttentionReadForward(ctx, query, query_kernel, query_bias, attn_v, ring, y,
                                      alpha, context);
@@ -107,7 +99,7 @@ void AttentionReadForward(Context& ctx, const Tensor& query, const Tensor& query
   return cuda::AttentionReadForward(ctx, query, query_kernel, query_bias, attn_v, ring, y,
                                     alpha, context);
 #else
-  NoCuda(op);
+  op_checks::FailNoCuda(op, ctx);
 #endif
 }
 
@@ -121,15 +113,15 @@ void AttentionReadBackward(Context& ctx, const Tensor& query, const Tensor& quer
   const RingSizes s = CheckRing(op, ring, dev);
   CheckQuery(op, s, query, query_kernel, attn_v, dev);
   const int64_t Q = query.dim(1);
-  RequireTensor(op, "y", y, {s.B, s.V}, DType::kFloat32, dev);
-  RequireTensor(op, "alpha", alpha, {s.B, s.Lw}, DType::kFloat32, dev);
-  RequireTensor(op, "d_context", d_context, {s.B, s.A}, DType::kFloat32, dev);
-  if (d_query) RequireOutput(op, "d_query", d_query, {s.B, Q}, DType::kFloat32, dev);
-  RequireOutput(op, "d_query_kernel", d_query_kernel, {Q, s.V}, DType::kFloat32, dev);
-  RequireOutput(op, "d_query_bias", d_query_bias, {s.V}, DType::kFloat32, dev);
-  RequireOutput(op, "d_attn_v", d_attn_v, {s.V}, DType::kFloat32, dev);
-  RequireOutput(op, "d_values", d_values, {s.B, s.C, s.A}, DType::kFloat32, dev);
-  RequireOutput(op, "d_keys", d_keys, {s.B, s.C, s.V}, DType::kFloat32, dev);
+  op_checks::CheckTensor(y, op, "y", {s.B, s.V}, DType::kFloat32, dev);
+  op_checks::CheckTensor(alpha, op, "alpha", {s.B, s.Lw}, DType::kFloat32, dev);
+  op_checks::CheckTensor(d_context, op, "d_context", {s.B, s.A}, DType::kFloat32, dev);
+  if (d_query) op_checks::CheckOutput(d_query, op, "d_query", {s.B, Q}, DType::kFloat32, dev);
+  op_checks::CheckOutput(d_query_kernel, op, "d_query_kernel", {Q, s.V}, DType::kFloat32, dev);
+  op_checks::CheckOutput(d_query_bias, op, "d_query_bias", {s.V}, DType::kFloat32, dev);
+  op_checks::CheckOutput(d_attn_v, op, "d_attn_v", {s.V}, DType::kFloat32, dev);
+  op_checks::CheckOutput(d_values, op, "d_values", {s.B, s.C, s.A}, DType::kFloat32, dev);
+  op_checks::CheckOutput(d_keys, op, "d_keys", {s.B, s.C, s.V}, DType::kFloat32, dev);
   if (ctx.is_cpu())
     return cpu::AttentionReadBackward(ctx, query, query_kernel, attn_v, ring, y, alpha,
                                       d_context, d_query, d_query_kernel, d_query_bias,
@@ -139,7 +131,7 @@ void AttentionReadBackward(Context& ctx, const Tensor& query, const Tensor& quer
                                      d_context, d_query, d_query_kernel, d_query_bias,
                                      d_attn_v, d_values, d_keys);
 #else
-  NoCuda(op);
+  op_checks::FailNoCuda(op, ctx);
 #endif
 }
 

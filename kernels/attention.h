@@ -70,8 +70,9 @@ void AttentionReadBackward(Context& ctx, const Tensor& query, const Tensor& quer
                            Tensor* d_values, Tensor* d_keys);
 
 namespace reference {
-// Literal form of model.md §2.5 steps 4-8 on a plain window [B, Lw, A] (oldest first),
-// recomputing F = window · attn_w for all Lw rows. CPU, T = float or double.
+// kernels/cpu/attention_reference.cc. Literal form of model.md §2.5 steps 4-8 on a plain
+// window [B, Lw, A] (oldest first), recomputing F = window · attn_w for all Lw rows. CPU,
+// T = float or double; validates its arguments.
 // Overwritten: y [B, V], alpha [B, Lw], context [B, A].
 template <typename T>
 void AttentionReadLiteralForward(const Tensor& query, const Tensor& query_kernel,
@@ -88,5 +89,45 @@ void AttentionReadLiteralBackward(const Tensor& query, const Tensor& query_kerne
                                   Tensor* d_query_kernel, Tensor* d_query_bias,
                                   Tensor* d_attn_w, Tensor* d_attn_v, Tensor* d_window);
 }  // namespace reference
+
+// The twins the dispatcher (kernels/attention.cc) calls with checked arguments (float32).
+// kernels/cpu/attention.cc: one OpenBLAS GEMM for the query projection, fused per-row
+// loops split over ctx.num_threads(); its raw per-row loops, which the attention layer
+// calls on its history buffers, are declared in kernels/cpu/attention_rows.h.
+namespace cpu {
+void AttentionProjectKeys(Context& ctx, const Tensor& values, const Tensor& attn_w,
+                          Tensor* keys);
+void AttentionProjectKeysBackward(Context& ctx, const Tensor& values, const Tensor& attn_w,
+                                  const Tensor& d_keys, Tensor* d_values, Tensor* d_attn_w);
+void AttentionReadForward(Context& ctx, const Tensor& query, const Tensor& query_kernel,
+                          const Tensor& query_bias, const Tensor& attn_v,
+                          const AttentionRing& ring, Tensor* y, Tensor* alpha,
+                          Tensor* context);
+void AttentionReadBackward(Context& ctx, const Tensor& query, const Tensor& query_kernel,
+                           const Tensor& attn_v, const AttentionRing& ring, const Tensor& y,
+                           const Tensor& alpha, const Tensor& d_context, Tensor* d_query,
+                           Tensor* d_query_kernel, Tensor* d_query_bias, Tensor* d_attn_v,
+                           Tensor* d_values, Tensor* d_keys);
+}  // namespace cpu
+
+#if MELODY_HAVE_CUDA
+// kernels/cuda/attention.cu: cuBLAS for the projections, one block per batch row for the
+// read; its raw launchers for the attention layer are in kernels/cuda/attention_rows.cuh.
+namespace cuda {
+void AttentionProjectKeys(Context& ctx, const Tensor& values, const Tensor& attn_w,
+                          Tensor* keys);
+void AttentionProjectKeysBackward(Context& ctx, const Tensor& values, const Tensor& attn_w,
+                                  const Tensor& d_keys, Tensor* d_values, Tensor* d_attn_w);
+void AttentionReadForward(Context& ctx, const Tensor& query, const Tensor& query_kernel,
+                          const Tensor& query_bias, const Tensor& attn_v,
+                          const AttentionRing& ring, Tensor* y, Tensor* alpha,
+                          Tensor* context);
+void AttentionReadBackward(Context& ctx, const Tensor& query, const Tensor& query_kernel,
+                           const Tensor& attn_v, const AttentionRing& ring, const Tensor& y,
+                           const Tensor& alpha, const Tensor& d_context, Tensor* d_query,
+                           Tensor* d_query_kernel, Tensor* d_query_bias, Tensor* d_attn_v,
+                           Tensor* d_values, Tensor* d_keys);
+}  // namespace cuda
+#endif
 
 }  // namespace melody

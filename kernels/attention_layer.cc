@@ -5,15 +5,13 @@
 #include <algorithm>
 #include <string>
 
-#include "kernels/cpu/attention_layer_cpu.h"
-#include "kernels/cuda/attention_layer_cuda.h"
-#include "kernels/internal/attention_checks.h"
-#include "kernels/internal/attention_layer_checks.h"
+#include "core/error.h"
+#include "kernels/op_checks.h"
 
 namespace melody {
-namespace attention_internal {
+namespace internal {
 
-LayerSizes CheckAttentionLayerArgs(const char* op, const Tensor& inputs,
+AttentionLayerSizes CheckAttentionLayerArgs(const char* op, const Tensor& inputs,
                                    const AttentionLayerWeights& w, int attn_length,
                                    const AttentionLayerState* initial, DType dtype,
                                    Device device) {
@@ -24,63 +22,43 @@ LayerSizes CheckAttentionLayerArgs(const char* op, const Tensor& inputs,
       << op << ": attn_length should be greater than zero, got " << attn_length;
   MELODY_REQUIRE(w.attn_v.defined() && w.attn_v.rank() == 1)
       << op << ": attn_v must be [N]";
-  LayerSizes z;
+  AttentionLayerSizes z;
   z.B = inputs.dim(0);
   z.T = inputs.dim(1);
   z.I = inputs.dim(2);
   z.N = w.attn_v.dim(0);
   z.Lw = attn_length;
   const int64_t I = z.I, N = z.N;
-  RequireTensor(op, "inputs", inputs, {z.B, z.T, I}, dtype, device);
-  RequireTensor(op, "input_kernel", w.input_kernel, {I + N, I}, dtype, device);
-  RequireTensor(op, "input_bias", w.input_bias, {I}, dtype, device);
-  RequireTensor(op, "lstm_kernel", w.lstm_kernel, {I + N, 4 * N}, dtype, device);
-  RequireTensor(op, "lstm_bias", w.lstm_bias, {4 * N}, dtype, device);
-  RequireAttnW(op, "attn_w", w.attn_w, N, N, dtype, device);
-  RequireTensor(op, "attn_v", w.attn_v, {N}, dtype, device);
-  RequireTensor(op, "query_kernel", w.query_kernel, {2 * N, N}, dtype, device);
-  RequireTensor(op, "query_bias", w.query_bias, {N}, dtype, device);
-  RequireTensor(op, "output_kernel", w.output_kernel, {2 * N, N}, dtype, device);
-  RequireTensor(op, "output_bias", w.output_bias, {N}, dtype, device);
+  op_checks::CheckTensor(inputs, op, "inputs", {z.B, z.T, I}, dtype, device);
+  op_checks::CheckTensor(w.input_kernel, op, "input_kernel", {I + N, I}, dtype, device);
+  op_checks::CheckTensor(w.input_bias, op, "input_bias", {I}, dtype, device);
+  op_checks::CheckTensor(w.lstm_kernel, op, "lstm_kernel", {I + N, 4 * N}, dtype, device);
+  op_checks::CheckTensor(w.lstm_bias, op, "lstm_bias", {4 * N}, dtype, device);
+  op_checks::CheckAttnW(w.attn_w, op, "attn_w", N, N, dtype, device);
+  op_checks::CheckTensor(w.attn_v, op, "attn_v", {N}, dtype, device);
+  op_checks::CheckTensor(w.query_kernel, op, "query_kernel", {2 * N, N}, dtype, device);
+  op_checks::CheckTensor(w.query_bias, op, "query_bias", {N}, dtype, device);
+  op_checks::CheckTensor(w.output_kernel, op, "output_kernel", {2 * N, N}, dtype, device);
+  op_checks::CheckTensor(w.output_bias, op, "output_bias", {N}, dtype, device);
   if (initial) {
-    RequireTensor(op, "initial.c", initial->c, {z.B, N}, dtype, device);
-    RequireTensor(op, "initial.h", initial->h, {z.B, N}, dtype, device);
-    RequireTensor(op, "initial.attns", initial->attns, {z.B, N}, dtype, device);
-    RequireTensor(op, "initial.window", initial->window, {z.B, z.Lw, N}, dtype, device);
+    op_checks::CheckTensor(initial->c, op, "initial.c", {z.B, N}, dtype, device);
+    op_checks::CheckTensor(initial->h, op, "initial.h", {z.B, N}, dtype, device);
+    op_checks::CheckTensor(initial->attns, op, "initial.attns", {z.B, N}, dtype, device);
+    op_checks::CheckTensor(initial->window, op, "initial.window", {z.B, z.Lw, N}, dtype, device);
     if (initial->window_keys.defined())
-      RequireTensor(op, "initial.window_keys", initial->window_keys, {z.B, z.Lw, N}, dtype,
-                    device);
+      op_checks::CheckTensor(initial->window_keys, op, "initial.window_keys", {z.B, z.Lw, N},
+                             dtype, device);
   }
   return z;
 }
 
-std::vector<int32_t> CheckedLengths(const char* op, const Tensor& lengths, int64_t B,
-                                    int64_t T, Device device) {
-  MELODY_REQUIRE(lengths.defined() && lengths.shape() == Shape{B} &&
-                 lengths.dtype() == DType::kInt32)
-      << op << ": lengths must be int32 [" << B << "]";
-  MELODY_REQUIRE(lengths.device().is_cpu() || lengths.device() == device)
-      << op << ": lengths are on " << lengths.device().ToString() << ", expected the CPU or "
-      << device.ToString();
-  const Tensor host = lengths.device().is_cpu() ? lengths : lengths.CopyTo(Device::CPU());
-  std::vector<int32_t> len(host.data<int32_t>(), host.data<int32_t>() + B);
-  for (int64_t b = 0; b < B; ++b)
-    MELODY_REQUIRE(len[b] >= 0 && len[b] <= T)
-        << op << ": lengths[" << b << "] = " << len[b] << " is outside [0, " << T << "]";
-  return len;
-}
-
-}  // namespace attention_internal
+}  // namespace internal
 
 namespace {
 
-using attention_internal::LayerSizes;
+using internal::AttentionLayerSizes;
 
-[[noreturn]] void NoCuda(const char* op) {
-  MELODY_FAIL() << op << ": CUDA context but " << CudaUnavailableReason();
-}
-
-void AllocateActivations(const LayerSizes& z, const std::vector<int32_t>& len, Device dev,
+void AllocateActivations(const AttentionLayerSizes& z, const std::vector<int32_t>& len, Device dev,
                          AttentionLayerActivations* act) {
   act->batch = z.B;
   act->time = z.T;
@@ -129,11 +107,10 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs, const Tensor& len
                            AttentionLayerState* final_state) {
   const char* op = "AttentionLayerForward";
   const Device dev = ctx.device();
-  const LayerSizes z = attention_internal::CheckAttentionLayerArgs(
+  const AttentionLayerSizes z = internal::CheckAttentionLayerArgs(
       op, inputs, weights, attn_length, initial, DType::kFloat32, dev);
-  const std::vector<int32_t> len = attention_internal::CheckedLengths(op, lengths, z.B, z.T, dev);
-  attention_internal::RequireOutput(op, "outputs", outputs, {z.B, z.T, z.N}, DType::kFloat32,
-                                    dev);
+  const std::vector<int32_t> len = op_checks::CheckedHostLengths(lengths, op, z.B, z.T, dev);
+  op_checks::CheckOutput(outputs, op, "outputs", {z.B, z.T, z.N}, DType::kFloat32, dev);
   AttentionLayerActivations local;
   AttentionLayerActivations* act = activations ? activations : &local;
   AllocateActivations(z, len, dev, act);
@@ -149,7 +126,7 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs, const Tensor& len
 #if MELODY_HAVE_CUDA
   return cuda::AttentionLayerForward(ctx, inputs, weights, initial, *act, outputs, final_state);
 #else
-  NoCuda(op);
+  op_checks::FailNoCuda(op, ctx);
 #endif
 }
 
@@ -159,25 +136,23 @@ void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
                             AttentionLayerWeights* grads, Tensor* d_inputs) {
   const char* op = "AttentionLayerBackward";
   const Device dev = ctx.device();
-  const LayerSizes z = attention_internal::CheckAttentionLayerArgs(
+  const AttentionLayerSizes z = internal::CheckAttentionLayerArgs(
       op, inputs, weights, static_cast<int>(act.attn_length), nullptr, DType::kFloat32, dev);
   MELODY_REQUIRE(act.batch == z.B && act.time == z.T && act.input_size == z.I &&
                  act.num_units == z.N && act.history_values.defined())
       << op << ": the activations were saved for another batch or weights";
-  attention_internal::RequireTensor(op, "d_outputs", d_outputs, {z.B, z.T, z.N},
-                                    DType::kFloat32, dev);
+  op_checks::CheckTensor(d_outputs, op, "d_outputs", {z.B, z.T, z.N}, DType::kFloat32, dev);
   MELODY_REQUIRE(grads != nullptr) << op << ": grads is null";
-  attention_internal::CheckAttentionLayerArgs(op, inputs, *grads, static_cast<int>(z.Lw),
+  internal::CheckAttentionLayerArgs(op, inputs, *grads, static_cast<int>(z.Lw),
                                               nullptr, DType::kFloat32, dev);
   if (d_inputs)
-    attention_internal::RequireOutput(op, "d_inputs", d_inputs, {z.B, z.T, z.I},
-                                      DType::kFloat32, dev);
+    op_checks::CheckOutput(d_inputs, op, "d_inputs", {z.B, z.T, z.I}, DType::kFloat32, dev);
   if (ctx.is_cpu())
     return cpu::AttentionLayerBackward(ctx, inputs, weights, act, d_outputs, grads, d_inputs);
 #if MELODY_HAVE_CUDA
   return cuda::AttentionLayerBackward(ctx, inputs, weights, act, d_outputs, grads, d_inputs);
 #else
-  NoCuda(op);
+  op_checks::FailNoCuda(op, ctx);
 #endif
 }
 

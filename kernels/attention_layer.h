@@ -94,9 +94,10 @@ void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
                             Tensor* d_inputs);
 
 namespace reference {
-// Literal per-sequence loops of model.md §2.5/§2.7 on the CPU, T = float or double (all
-// tensors of that dtype; lengths int32). Same contracts as above; the backward recomputes
-// the forward itself.
+// kernels/cpu/attention_layer_reference.cc: literal per-sequence loops of model.md
+// §2.5/§2.7 on the CPU, T = float or double (all tensors of that dtype; lengths int32).
+// Same contracts as above; the backward recomputes the forward itself. Validates its
+// arguments.
 template <typename T>
 void AttentionLayerForward(const Tensor& inputs, const Tensor& lengths,
                            const AttentionLayerWeights& weights, int attn_length,
@@ -108,5 +109,48 @@ void AttentionLayerBackward(const Tensor& inputs, const Tensor& lengths,
                             const AttentionLayerState* initial, const Tensor& d_outputs,
                             AttentionLayerWeights* grads, Tensor* d_inputs);
 }  // namespace reference
+
+namespace internal {
+struct AttentionLayerSizes {
+  int64_t B = 0, T = 0, I = 0, N = 0, Lw = 0;
+};
+// The argument checks shared by the dispatcher and the reference (kernels/
+// attention_layer.cc, built on kernels/op_checks.h): sizes derived from the inputs and
+// weights, every tensor checked (shape, dtype, device). inputs [B, T, I]; weights as in
+// AttentionLayerWeights; initial (if any) [B, N] x3 and [B, Lw, N]. Everything of `dtype`
+// on `device`; the lengths are checked by op_checks::CheckedHostLengths.
+AttentionLayerSizes CheckAttentionLayerArgs(const char* op, const Tensor& inputs,
+                                            const AttentionLayerWeights& weights,
+                                            int attn_length,
+                                            const AttentionLayerState* initial, DType dtype,
+                                            Device device);
+}  // namespace internal
+
+// The twins the dispatcher (kernels/attention_layer.cc) calls once it has validated the
+// arguments and allocated the activations and the final state; these functions fill them
+// (float32).
+namespace cpu {  // kernels/cpu/attention_layer.cc
+void AttentionLayerForward(Context& ctx, const Tensor& inputs,
+                           const AttentionLayerWeights& weights,
+                           const AttentionLayerState* initial, AttentionLayerActivations& act,
+                           Tensor* outputs, AttentionLayerState* final_state);
+void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
+                            const AttentionLayerWeights& weights,
+                            const AttentionLayerActivations& act, const Tensor& d_outputs,
+                            AttentionLayerWeights* grads, Tensor* d_inputs);
+}  // namespace cpu
+
+#if MELODY_HAVE_CUDA
+namespace cuda {  // kernels/cuda/attention_layer.cu
+void AttentionLayerForward(Context& ctx, const Tensor& inputs,
+                           const AttentionLayerWeights& weights,
+                           const AttentionLayerState* initial, AttentionLayerActivations& act,
+                           Tensor* outputs, AttentionLayerState* final_state);
+void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
+                            const AttentionLayerWeights& weights,
+                            const AttentionLayerActivations& act, const Tensor& d_outputs,
+                            AttentionLayerWeights* grads, Tensor* d_inputs);
+}  // namespace cuda
+#endif
 
 }  // namespace melody

@@ -2,11 +2,7 @@
 #include "kernels/dropout.h"
 
 #include "core/error.h"
-#include "kernels/cpu/dropout_cpu.h"
-#include "kernels/tensor_checks.h"
-#if MELODY_HAVE_CUDA
-#include "kernels/cuda/dropout_cuda.h"
-#endif
+#include "kernels/op_checks.h"
 
 namespace melody {
 
@@ -29,7 +25,7 @@ void Apply(Context& ctx, const char* op, const Tensor& src, const DropoutConfig&
   MELODY_REQUIRE(src.device() == ctx.device())
       << op << ": input lives on " << src.device().ToString() << ", context on "
       << ctx.device().ToString();
-  kernel_checks::CheckOutput(dst, op, "output", src.shape(), DType::kFloat32, ctx.device());
+  op_checks::CheckOutput(dst, op, "output", src.shape(), DType::kFloat32, ctx.device());
   if (config.keep_prob == 1.0) {  // identity, no mask drawn
     if (dst->raw_data() != src.raw_data()) dst->CopyFrom(src);
     return;
@@ -38,7 +34,7 @@ void Apply(Context& ctx, const char* op, const Tensor& src, const DropoutConfig&
 #if MELODY_HAVE_CUDA
   cuda::DropoutApply(ctx, src.data<float>(), config, k, view, dst->data<float>());
 #else
-  MELODY_FAIL() << op << " on " << ctx.device().ToString() << ": " << CudaUnavailableReason();
+  op_checks::FailNoCuda(op, ctx);
 #endif
 }
 
@@ -51,13 +47,13 @@ int64_t RowStride(const char* op, const DropoutConfig& config, int64_t time) {
 }
 
 internal::DropoutView SequenceView(const char* op, const Tensor& x, const DropoutConfig& config) {
-  kernel_checks::CheckRank(x, op, "x", 3, DType::kFloat32, x.device());
+  op_checks::CheckRank(x, op, "x", 3, DType::kFloat32, x.device());
   return {x.dim(0), x.dim(1), x.dim(2), 0, RowStride(op, config, x.dim(1)), config.row_offset};
 }
 
 internal::DropoutView StepView(const char* op, const Tensor& x, const DropoutConfig& config,
                                int64_t t, int64_t time) {
-  kernel_checks::CheckRank(x, op, "x", 2, DType::kFloat32, x.device());
+  op_checks::CheckRank(x, op, "x", 2, DType::kFloat32, x.device());
   MELODY_REQUIRE(t >= 0 && t < time) << op << ": step " << t << " outside [0, " << time << ")";
   return {x.dim(0), 1, x.dim(1), t, RowStride(op, config, time), config.row_offset};
 }
@@ -93,7 +89,7 @@ void DropoutKeepMask(Context& ctx, const DropoutConfig& config, Tensor* mask) {
 #if MELODY_HAVE_CUDA
   cuda::DropoutMask(ctx, config, k, view, mask->data<float>());
 #else
-  MELODY_FAIL() << op << " on " << ctx.device().ToString() << ": " << CudaUnavailableReason();
+  op_checks::FailNoCuda(op, ctx);
 #endif
 }
 

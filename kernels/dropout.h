@@ -56,8 +56,8 @@ void DropoutStepBackward(Context& ctx, const Tensor& dy, const DropoutConfig& co
 void DropoutKeepMask(Context& ctx, const DropoutConfig& config, Tensor* mask);
 
 namespace reference {
-// Plain loop, CPU, T = float or double; x, y [B, T, N]. Same contract as DropoutForward
-// (the mask decision is always made in float32 as above).
+// kernels/cpu/dropout_reference.cc: plain loop, CPU, T = float or double; x, y [B, T, N].
+// Same contract as DropoutForward (the mask decision is always made in float32 as above).
 template <typename T>
 void DropoutForward(const Tensor& x, const DropoutConfig& config, Tensor* y);
 }  // namespace reference
@@ -71,5 +71,27 @@ struct DropoutView {
   uint64_t row0 = 0;
 };
 }  // namespace internal
+
+// The twins the dispatcher (kernels/dropout.cc) calls with checked arguments, on raw
+// float32 pointers of ctx's device.
+namespace cpu {  // kernels/cpu/dropout.cc: Philox per element, threads over batch rows
+// dst = src · scale · mask over `view` (dst may be src).
+void DropoutApply(Context& ctx, const float* src, const DropoutConfig& config,
+                  const DropoutConstants& k, const internal::DropoutView& view, float* dst);
+// mask = 1 where kept, 0 where dropped.
+void DropoutMask(Context& ctx, const DropoutConfig& config, const DropoutConstants& k,
+                 const internal::DropoutView& view, float* mask);
+}  // namespace cpu
+
+#if MELODY_HAVE_CUDA
+namespace cuda {  // kernels/cuda/dropout.cu: one thread per element, the same Philox
+// dst = src · scale · mask over `view` (dst may be src).
+void DropoutApply(Context& ctx, const float* src, const DropoutConfig& config,
+                  const DropoutConstants& k, const internal::DropoutView& view, float* dst);
+// mask = 1 where kept, 0 where dropped.
+void DropoutMask(Context& ctx, const DropoutConfig& config, const DropoutConstants& k,
+                 const internal::DropoutView& view, float* mask);
+}  // namespace cuda
+#endif
 
 }  // namespace melody

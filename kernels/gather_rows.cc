@@ -1,9 +1,10 @@
-// Dispatch, checks and the reference loops of the row gather/scatter glue.
+// Argument checks and dispatch of the row gather/scatter glue (kernels/gather_rows.h).
 #include "kernels/gather_rows.h"
 
-#include <cstring>
+#include <string>
 
 #include "core/error.h"
+#include "kernels/op_checks.h"
 
 namespace melody {
 
@@ -49,74 +50,49 @@ RowGatherDims CheckGatherRows(const Context* ctx, const Tensor& big, const Tenso
   }
   return d;
 }
+
+void CheckAddInPlace(const Context& ctx, const Tensor& x, const Tensor* y) {
+  MELODY_REQUIRE(y != nullptr && x.numel() == y->numel() && x.dtype() == DType::kFloat32 &&
+                 y->dtype() == DType::kFloat32 && x.device() == ctx.device() &&
+                 y->device() == ctx.device())
+      << "AddInPlace: float32 tensors of equal size on " << ctx.device().ToString()
+      << " needed, got " << ShapeToString(x.shape()) << " and "
+      << (y ? ShapeToString(y->shape()) : std::string("null"));
+}
+
 }  // namespace internal
 
 void GatherRows(Context& ctx, const Tensor& x, const Tensor& rows, Tensor* out) {
-  if (ctx.is_cpu()) return cpu::GatherRows(ctx, x, rows, out);
+  MELODY_REQUIRE(out != nullptr) << "GatherRows: output is null";
+  const auto d = internal::CheckGatherRows(&ctx, x, rows, *out);
+  if (ctx.is_cpu()) return cpu::GatherRows(ctx, d, x, rows, out);
 #if MELODY_HAVE_CUDA
-  return cuda::GatherRows(ctx, x, rows, out);
+  return cuda::GatherRows(ctx, d, x, rows, out);
 #else
-  MELODY_FAIL() << "GatherRows on " << ctx.device().ToString() << ": " << CudaUnavailableReason();
+  op_checks::FailNoCuda("GatherRows", ctx);
 #endif
 }
 
 void ScatterRows(Context& ctx, const Tensor& src, const Tensor& rows, Tensor* out) {
-  if (ctx.is_cpu()) return cpu::ScatterRows(ctx, src, rows, out);
+  MELODY_REQUIRE(out != nullptr) << "ScatterRows: output is null";
+  const auto d = internal::CheckGatherRows(&ctx, *out, rows, src);
+  if (ctx.is_cpu()) return cpu::ScatterRows(ctx, d, src, rows, out);
 #if MELODY_HAVE_CUDA
-  return cuda::ScatterRows(ctx, src, rows, out);
+  MELODY_REQUIRE(src.dtype() == DType::kFloat32) << "ScatterRows: float32 only on CUDA";
+  return cuda::ScatterRows(ctx, d, src, rows, out);
 #else
-  MELODY_FAIL() << "ScatterRows on " << ctx.device().ToString() << ": " << CudaUnavailableReason();
+  op_checks::FailNoCuda("ScatterRows", ctx);
 #endif
 }
 
 void AddInPlace(Context& ctx, const Tensor& x, Tensor* y) {
+  internal::CheckAddInPlace(ctx, x, y);
   if (ctx.is_cpu()) return cpu::AddInPlace(ctx, x, y);
 #if MELODY_HAVE_CUDA
   return cuda::AddInPlace(ctx, x, y);
 #else
-  MELODY_FAIL() << "AddInPlace on " << ctx.device().ToString() << ": " << CudaUnavailableReason();
+  op_checks::FailNoCuda("AddInPlace", ctx);
 #endif
 }
 
-namespace reference {
-
-template <typename T>
-void GatherRows(const Tensor& x, const Tensor& rows, Tensor* out) {
-  const auto d = internal::CheckGatherRows(nullptr, x, rows, *out);
-  const int32_t* r = rows.data<int32_t>();
-  for (int64_t p = 0; p < d.picked; ++p) {
-    MELODY_REQUIRE(r[p] >= 0 && r[p] < d.rows_total) << "GatherRows: row " << r[p] << " out of range";
-    for (int64_t f = 0; f < d.features; ++f)
-      out->data<T>()[p * d.features + f] = x.data<T>()[r[p] * d.features + f];
-  }
-}
-
-template <typename T>
-void ScatterRows(const Tensor& src, const Tensor& rows, Tensor* out) {
-  const auto d = internal::CheckGatherRows(nullptr, *out, rows, src);
-  const int32_t* r = rows.data<int32_t>();
-  T* o = out->data<T>();
-  for (int64_t i = 0; i < out->numel(); ++i) o[i] = T(0);
-  for (int64_t p = 0; p < d.picked; ++p) {
-    MELODY_REQUIRE(r[p] >= 0 && r[p] < d.rows_total) << "ScatterRows: row " << r[p] << " out of range";
-    for (int64_t f = 0; f < d.features; ++f) o[r[p] * d.features + f] = src.data<T>()[p * d.features + f];
-  }
-}
-
-template <typename T>
-void AddInPlace(const Tensor& x, Tensor* y) {
-  MELODY_REQUIRE(x.numel() == y->numel() && x.dtype() == y->dtype())
-      << "AddInPlace: " << ShapeToString(x.shape()) << " vs " << ShapeToString(y->shape());
-  for (int64_t i = 0; i < x.numel(); ++i) y->data<T>()[i] += x.data<T>()[i];
-}
-
-template void GatherRows<float>(const Tensor&, const Tensor&, Tensor*);
-template void GatherRows<double>(const Tensor&, const Tensor&, Tensor*);
-template void GatherRows<int64_t>(const Tensor&, const Tensor&, Tensor*);
-template void ScatterRows<float>(const Tensor&, const Tensor&, Tensor*);
-template void ScatterRows<double>(const Tensor&, const Tensor&, Tensor*);
-template void AddInPlace<float>(const Tensor&, Tensor*);
-template void AddInPlace<double>(const Tensor&, Tensor*);
-
-}  // namespace reference
 }  // namespace melody

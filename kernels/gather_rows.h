@@ -30,21 +30,8 @@ void ScatterRows(Context& ctx, const Tensor& src, const Tensor& rows, Tensor* ou
 // y += x, float32, same numel.
 void AddInPlace(Context& ctx, const Tensor& x, Tensor* y);
 
-namespace cpu {
-void GatherRows(Context& ctx, const Tensor& x, const Tensor& rows, Tensor* out);
-void ScatterRows(Context& ctx, const Tensor& src, const Tensor& rows, Tensor* out);
-void AddInPlace(Context& ctx, const Tensor& x, Tensor* y);
-}  // namespace cpu
-
-#if MELODY_HAVE_CUDA
-namespace cuda {
-void GatherRows(Context& ctx, const Tensor& x, const Tensor& rows, Tensor* out);
-void ScatterRows(Context& ctx, const Tensor& src, const Tensor& rows, Tensor* out);
-void AddInPlace(Context& ctx, const Tensor& x, Tensor* y);
-}  // namespace cuda
-#endif
-
 namespace reference {
+// kernels/cpu/gather_rows_reference.cc: plain loops on the CPU; validate their arguments.
 // T = float, double or int64_t (gather); float or double (scatter, add).
 template <typename T>
 void GatherRows(const Tensor& x, const Tensor& rows, Tensor* out);
@@ -55,12 +42,36 @@ void AddInPlace(const Tensor& x, Tensor* y);
 }  // namespace reference
 
 namespace internal {
-// Checks shapes/dtypes/devices; returns {R, P, F}.
 struct RowGatherDims {
-  int64_t rows_total = 0, picked = 0, features = 0;
+  int64_t rows_total = 0, picked = 0, features = 0;  // R, P, F
 };
+// The argument checks (kernels/gather_rows.cc): shapes, dtypes and (when ctx is given)
+// devices of the [R, F] side `big`, the row indices and the [P, F] side `small`; returns
+// {R, P, F}. The row indices' values are checked by the CPU loops (the CUDA twin trusts
+// them: the model builds them with ValidPositionRows).
 RowGatherDims CheckGatherRows(const Context* ctx, const Tensor& big, const Tensor& rows,
                               const Tensor& small);
+// AddInPlace: float32 tensors of equal size on ctx's device.
+void CheckAddInPlace(const Context& ctx, const Tensor& x, const Tensor* y);
 }  // namespace internal
+
+// The twins the dispatcher (kernels/gather_rows.cc) calls with checked arguments and sizes.
+namespace cpu {  // kernels/cpu/gather_rows.cc: memcpy per row
+void GatherRows(Context& ctx, const internal::RowGatherDims& d, const Tensor& x,
+                const Tensor& rows, Tensor* out);
+void ScatterRows(Context& ctx, const internal::RowGatherDims& d, const Tensor& src,
+                 const Tensor& rows, Tensor* out);
+void AddInPlace(Context& ctx, const Tensor& x, Tensor* y);
+}  // namespace cpu
+
+#if MELODY_HAVE_CUDA
+namespace cuda {  // kernels/cuda/gather_rows.cu: one thread per element
+void GatherRows(Context& ctx, const internal::RowGatherDims& d, const Tensor& x,
+                const Tensor& rows, Tensor* out);
+void ScatterRows(Context& ctx, const internal::RowGatherDims& d, const Tensor& src,
+                 const Tensor& rows, Tensor* out);
+void AddInPlace(Context& ctx, const Tensor& x, Tensor* y);
+}  // namespace cuda
+#endif
 
 }  // namespace melody

@@ -11,6 +11,8 @@
 // y, ld = out). The backward products map the same way (see kernels/cuda/linear.cu).
 #pragma once
 
+#include <cstdint>
+
 #include "core/context.h"
 #include "core/tensor.h"
 
@@ -30,8 +32,23 @@ enum class GradMode { kOverwrite, kAccumulate };
 void LinearBackward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& dy,
                     Tensor* dx, Tensor* dw, Tensor* db, GradMode mode);
 
+namespace internal {
+// Sizes of a linear op: M rows (x's leading dims flattened), K = in, out.
+struct LinearDims {
+  int64_t rows = 0, in = 0, out = 0;
+};
+// The argument checks (kernels/linear.cc, built on kernels/op_checks.h): dtype = x's dtype,
+// everything on x's device. Return the sizes.
+LinearDims CheckLinearForward(const char* op, const Tensor& x, const Tensor& w,
+                              const Tensor& b, const Tensor* y);
+LinearDims CheckLinearBackward(const char* op, const Tensor& x, const Tensor& w,
+                               const Tensor& dy, const Tensor* dx, const Tensor* dw,
+                               const Tensor* db);
+}  // namespace internal
+
 namespace reference {
-// Plain loops, CPU only, T = float or double. Same contracts as above.
+// kernels/cpu/linear_reference.cc: plain loops, CPU only, T = float or double. Same
+// contracts as above; validates its arguments itself.
 template <typename T>
 void LinearForward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor* y);
 template <typename T>
@@ -39,17 +56,23 @@ void LinearBackward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* 
                     Tensor* dw, Tensor* db, GradMode mode);
 }  // namespace reference
 
-namespace internal {
-// Shape bookkeeping shared by all implementations: validates the arguments (dtype = the
-// x dtype, everything on x's device) and returns M, K and out.
-struct LinearDims {
-  int64_t rows = 0, in = 0, out = 0;
-};
-LinearDims CheckLinearForward(const char* op, const Tensor& x, const Tensor& w,
-                              const Tensor& b, const Tensor* y);
-LinearDims CheckLinearBackward(const char* op, const Tensor& x, const Tensor& w,
-                               const Tensor& dy, const Tensor* dx, const Tensor* dw,
-                               const Tensor* db);
-}  // namespace internal
+// The twins the dispatcher calls with checked arguments and their sizes (float32).
+namespace cpu {  // kernels/cpu/linear.cc: OpenBLAS sgemm
+void LinearForward(Context& ctx, const internal::LinearDims& d, const Tensor& x,
+                   const Tensor& w, const Tensor& b, Tensor* y);
+void LinearBackward(Context& ctx, const internal::LinearDims& d, const Tensor& x,
+                    const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db,
+                    GradMode mode);
+}  // namespace cpu
+
+#if MELODY_HAVE_CUDA
+namespace cuda {  // kernels/cuda/linear.cu: cuBLAS (row-major mapping above)
+void LinearForward(Context& ctx, const internal::LinearDims& d, const Tensor& x,
+                   const Tensor& w, const Tensor& b, Tensor* y);
+void LinearBackward(Context& ctx, const internal::LinearDims& d, const Tensor& x,
+                    const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db,
+                    GradMode mode);
+}  // namespace cuda
+#endif
 
 }  // namespace melody

@@ -29,6 +29,8 @@
 //     workspace pointer across the call. The CPU path uses its own scratch memory.
 #pragma once
 
+#include <cstdint>
+
 #include "core/context.h"
 #include "core/tensor.h"
 
@@ -70,10 +72,36 @@ void LstmCellBackward(Context& ctx, const Tensor& x, const Tensor& c_prev,
                       const Tensor& c, const Tensor& dh, const Tensor& dc, Tensor* dx,
                       Tensor* dh_prev, Tensor* dc_prev, Tensor* dkernel, Tensor* dbias);
 
+namespace internal {
+// Argument checks of the ops above (kernels/lstm_cell.cc, built on kernels/op_checks.h):
+// dtype and device are taken from the first tensor argument and required of all others.
+// Each returns the sizes.
+struct LstmCellDims {
+  int64_t batch = 0, input = 0, units = 0;  // B, I, N
+};
+
+LstmCellDims CheckLstmGatesForward(const char* op, const Tensor& z, const Tensor& c_prev,
+                                   const Tensor* gates, const Tensor* c, const Tensor* h);
+LstmCellDims CheckLstmGatesBackward(const char* op, const Tensor& gates,
+                                    const Tensor& c_prev, const Tensor& c, const Tensor& dh,
+                                    const Tensor& dc, const Tensor* dz,
+                                    const Tensor* dc_prev);
+LstmCellDims CheckLstmCellForward(const char* op, const Tensor& x, const Tensor& c_prev,
+                                  const Tensor& h_prev, const Tensor& kernel,
+                                  const Tensor& bias, const Tensor* gates, const Tensor* c,
+                                  const Tensor* h);
+LstmCellDims CheckLstmCellBackward(const char* op, const Tensor& x, const Tensor& c_prev,
+                                   const Tensor& h_prev, const Tensor& kernel,
+                                   const Tensor& gates, const Tensor& c, const Tensor& dh,
+                                   const Tensor& dc, const Tensor* dx, const Tensor* dh_prev,
+                                   const Tensor* dc_prev, const Tensor* dkernel,
+                                   const Tensor* dbias);
+}  // namespace internal
+
 namespace reference {
-// Plain loops, CPU only, T = float or double (tensors of the matching dtype). Same
-// contracts as the ops above (the reference is also the definition they are tested
-// against).
+// kernels/cpu/lstm_cell_reference.cc: plain loops, CPU only, T = float or double (tensors
+// of the matching dtype). Same contracts as the ops above (the reference is also the
+// definition they are tested against); validates its arguments itself.
 template <typename T>
 void LstmGatesForward(const Tensor& z, const Tensor& c_prev, Tensor* gates, Tensor* c,
                       Tensor* h);
@@ -90,5 +118,45 @@ void LstmCellBackward(const Tensor& x, const Tensor& c_prev, const Tensor& h_pre
                       const Tensor& dh, const Tensor& dc, Tensor* dx, Tensor* dh_prev,
                       Tensor* dc_prev, Tensor* dkernel, Tensor* dbias);
 }  // namespace reference
+
+// The twins the dispatcher calls with checked arguments and their sizes (float32).
+// kernels/cpu/lstm_cell.cc: sgemm for the products, the fused gate loops of
+// kernels/cpu/lstm_gates.h split over batch rows with ctx.num_threads() threads.
+namespace cpu {
+void LstmGatesForward(Context& ctx, const internal::LstmCellDims& d, const Tensor& z,
+                      const Tensor& c_prev, Tensor* gates, Tensor* c, Tensor* h);
+void LstmGatesBackward(Context& ctx, const internal::LstmCellDims& d, const Tensor& gates,
+                       const Tensor& c_prev, const Tensor& c, const Tensor& dh,
+                       const Tensor& dc, Tensor* dz, Tensor* dc_prev);
+void LstmCellForward(Context& ctx, const internal::LstmCellDims& d, const Tensor& x,
+                     const Tensor& c_prev, const Tensor& h_prev, const Tensor& kernel,
+                     const Tensor& bias, Tensor* gates, Tensor* c, Tensor* h);
+void LstmCellBackward(Context& ctx, const internal::LstmCellDims& d, const Tensor& x,
+                      const Tensor& c_prev, const Tensor& h_prev, const Tensor& kernel,
+                      const Tensor& gates, const Tensor& c, const Tensor& dh,
+                      const Tensor& dc, Tensor* dx, Tensor* dh_prev, Tensor* dc_prev,
+                      Tensor* dkernel, Tensor* dbias);
+}  // namespace cpu
+
+#if MELODY_HAVE_CUDA
+// kernels/cuda/lstm_cell.cu: cuBLAS SGEMMs for the products and one fused element-wise
+// kernel each way for the gates (same math as the reference, expf/tanhf). The raw
+// launchers for step loops are in kernels/cuda/lstm_gates.cuh.
+namespace cuda {
+void LstmGatesForward(Context& ctx, const internal::LstmCellDims& d, const Tensor& z,
+                      const Tensor& c_prev, Tensor* gates, Tensor* c, Tensor* h);
+void LstmGatesBackward(Context& ctx, const internal::LstmCellDims& d, const Tensor& gates,
+                       const Tensor& c_prev, const Tensor& c, const Tensor& dh,
+                       const Tensor& dc, Tensor* dz, Tensor* dc_prev);
+void LstmCellForward(Context& ctx, const internal::LstmCellDims& d, const Tensor& x,
+                     const Tensor& c_prev, const Tensor& h_prev, const Tensor& kernel,
+                     const Tensor& bias, Tensor* gates, Tensor* c, Tensor* h);
+void LstmCellBackward(Context& ctx, const internal::LstmCellDims& d, const Tensor& x,
+                      const Tensor& c_prev, const Tensor& h_prev, const Tensor& kernel,
+                      const Tensor& gates, const Tensor& c, const Tensor& dh,
+                      const Tensor& dc, Tensor* dx, Tensor* dh_prev, Tensor* dc_prev,
+                      Tensor* dkernel, Tensor* dbias);
+}  // namespace cuda
+#endif
 
 }  // namespace melody

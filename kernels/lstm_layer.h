@@ -68,9 +68,10 @@ void LstmLayerBackward(Context& ctx, const Tensor& x, const Tensor& lengths,
                        Tensor* dkernel, Tensor* dbias);
 
 namespace reference {
-// Plain per-step loops over reference::LstmCell{Forward,Backward} on the whole batch with
-// masking; CPU only; T = float or double. The backward recomputes the forward itself
-// (no cache), then runs BPTT. Same contracts as above; lengths is a CPU int32 tensor.
+// kernels/cpu/lstm_layer_reference.cc: plain per-step loops over
+// reference::LstmCell{Forward,Backward} on the whole batch with masking; CPU only;
+// T = float or double. The backward recomputes the forward itself (no cache), then runs
+// BPTT. Same contracts as above; lengths is a CPU int32 tensor. Validates its arguments.
 template <typename T>
 void LstmLayerForward(const Tensor& x, const Tensor& lengths, const Tensor& kernel,
                       const Tensor& bias, Tensor* y);
@@ -84,14 +85,39 @@ namespace internal {
 struct LstmLayerDims {
   int64_t batch = 0, time = 0, input = 0, units = 0;
 };
-// Validates shapes, dtypes (x's dtype; lengths int32), devices (x's; lengths on the CPU
-// or x's device) and returns the sizes. Outputs may be nullptr where optional.
+// The argument checks (kernels/lstm_layer.cc, built on kernels/op_checks.h): shapes,
+// dtypes (x's dtype; lengths int32), devices (x's; lengths on the CPU or x's device).
+// Returns the sizes. Outputs may be nullptr where optional. The lengths' values are
+// checked by op_checks::HostLengths.
 LstmLayerDims CheckLstmLayer(const char* op, const Tensor& x, const Tensor& lengths,
                              const Tensor& kernel, const Tensor& bias, const Tensor* y,
                              const Tensor* dy, const Tensor* dx, const Tensor* dkernel,
                              const Tensor* dbias);
-// Host copy of the lengths, each checked to lie in [0, time].
-std::vector<int32_t> HostLengths(const char* op, const Tensor& lengths, int64_t time);
 }  // namespace internal
+
+// The twins the dispatcher calls with checked arguments, their sizes and (forward) the
+// checked host copy of the lengths; float32. The backward twins check that `cache` holds
+// their own backend's forward state for these arguments.
+namespace cpu {  // kernels/cpu/lstm_layer.cc (scheme above)
+void LstmLayerForward(Context& ctx, const internal::LstmLayerDims& d, const Tensor& x,
+                      const std::vector<int32_t>& lengths, const Tensor& kernel,
+                      const Tensor& bias, Tensor* y, LstmLayerCache* cache);
+void LstmLayerBackward(Context& ctx, const internal::LstmLayerDims& d, const Tensor& x,
+                       const Tensor& lengths, const Tensor& kernel, const Tensor& bias,
+                       const Tensor& y, const Tensor& dy, const LstmLayerCache& cache,
+                       Tensor* dx, Tensor* dkernel, Tensor* dbias);
+}  // namespace cpu
+
+#if MELODY_HAVE_CUDA
+namespace cuda {  // kernels/cuda/lstm_layer.cu (cuDNN v8 RNN API, scheme above)
+void LstmLayerForward(Context& ctx, const internal::LstmLayerDims& d, const Tensor& x,
+                      const std::vector<int32_t>& lengths, const Tensor& kernel,
+                      const Tensor& bias, Tensor* y, LstmLayerCache* cache);
+void LstmLayerBackward(Context& ctx, const internal::LstmLayerDims& d, const Tensor& x,
+                       const Tensor& lengths, const Tensor& kernel, const Tensor& bias,
+                       const Tensor& y, const Tensor& dy, const LstmLayerCache& cache,
+                       Tensor* dx, Tensor* dkernel, Tensor* dbias);
+}  // namespace cuda
+#endif
 
 }  // namespace melody

@@ -1,15 +1,12 @@
-// Checks and dispatch of the melody feature ops (kernels/melody_features.h), and their CPU
-// path: the shared per-position / per-sequence loops of melody_features_scan.h, split over
-// sequences.
+// Argument checks and dispatch of the melody feature ops (kernels/melody_features.h), and
+// the error for an event that cannot be encoded.
 #include "kernels/melody_features.h"
 
-#include <algorithm>
 #include <vector>
 
-#include "core/parallel_for.h"
-#include "kernels/cuda/melody_features_cuda.h"
-#include "kernels/internal/attention_checks.h"
+#include "core/error.h"
 #include "kernels/internal/melody_features_scan.h"
+#include "kernels/op_checks.h"
 
 namespace melody {
 namespace {
@@ -31,19 +28,9 @@ FeatureArgs CheckArgs(const char* op, Context& ctx, const Tensor& events,
   a.B = events.dim(0);
   a.T = events.dim(1);
   a.F = width;
-  attention_internal::RequireTensor(op, "events", events, {a.B, a.T}, DType::kInt32,
-                                    ctx.device());
-  attention_internal::RequireOutput(op, "features", features, {a.B, a.T, a.F},
-                                    DType::kFloat32, ctx.device());
-  MELODY_REQUIRE(lengths.defined() && lengths.shape() == Shape{a.B} &&
-                 lengths.dtype() == DType::kInt32 &&
-                 (lengths.device().is_cpu() || lengths.device() == ctx.device()))
-      << op << ": lengths must be int32 [" << a.B << "] on the CPU or " << ctx.device().ToString();
-  const Tensor host = lengths.device().is_cpu() ? lengths : lengths.CopyTo(Device::CPU());
-  a.lengths.assign(host.data<int32_t>(), host.data<int32_t>() + a.B);
-  for (int64_t b = 0; b < a.B; ++b)
-    MELODY_REQUIRE(a.lengths[b] >= 0 && a.lengths[b] <= a.T)
-        << op << ": lengths[" << b << "] = " << a.lengths[b] << " is outside [0, " << a.T << "]";
+  op_checks::CheckTensor(events, op, "events", {a.B, a.T}, DType::kInt32, ctx.device());
+  op_checks::CheckOutput(features, op, "features", {a.B, a.T, a.F}, DType::kFloat32, ctx.device());
+  a.lengths = op_checks::CheckedHostLengths(lengths, op, a.B, a.T, ctx.device());
   return a;
 }
 
@@ -75,27 +62,14 @@ void LookbackFeatures(Context& ctx, const Tensor& events, const Tensor& lengths,
   const char* op = "LookbackFeatures";
   const FeatureArgs a = CheckArgs(op, ctx, events, lengths, min_note, max_note,
                                   LookbackFeatureSize(min_note, max_note), features);
-  std::vector<int> bad(a.B, -1);
+  std::vector<int> bad;
   if (ctx.is_cpu()) {
-    const int32_t* ev = events.data<int32_t>();
-    float* out = features->data<float>();
-    ParallelFor(ctx.num_threads(), a.B, 1, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) {
-        float* rows = out + b * a.T * a.F;
-        std::fill(rows, rows + a.T * a.F, 0.0f);
-        for (int i = 0; i < a.lengths[b]; ++i) {
-          if (!mf::LookbackRow(ev + b * a.T, i, min_note, max_note, rows + i * a.F)) {
-            bad[b] = i;
-            break;
-          }
-        }
-      }
-    });
+    bad = cpu::LookbackFeatures(ctx, events, a.lengths, min_note, max_note, features);
   } else {
 #if MELODY_HAVE_CUDA
     bad = cuda::LookbackFeatures(ctx, events, a.lengths, min_note, max_note, features);
 #else
-    MELODY_FAIL() << op << ": CUDA context but " << CudaUnavailableReason();
+    op_checks::FailNoCuda(op, ctx);
 #endif
   }
   ReportBadEvents(op, bad, events);
@@ -106,20 +80,14 @@ void KeyMelodyFeatures(Context& ctx, const Tensor& events, const Tensor& lengths
   const char* op = "KeyMelodyFeatures";
   const FeatureArgs a = CheckArgs(op, ctx, events, lengths, min_note, max_note,
                                   KeyMelodyFeatureSize(min_note, max_note), features);
-  std::vector<int> bad(a.B, -1);
+  std::vector<int> bad;
   if (ctx.is_cpu()) {
-    const int32_t* ev = events.data<int32_t>();
-    float* out = features->data<float>();
-    ParallelFor(ctx.num_threads(), a.B, 1, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b)
-        bad[b] = mf::KeyMelodySequence(ev + b * a.T, a.lengths[b], static_cast<int>(a.T),
-                                       min_note, max_note, out + b * a.T * a.F);
-    });
+    bad = cpu::KeyMelodyFeatures(ctx, events, a.lengths, min_note, max_note, features);
   } else {
 #if MELODY_HAVE_CUDA
     bad = cuda::KeyMelodyFeatures(ctx, events, a.lengths, min_note, max_note, features);
 #else
-    MELODY_FAIL() << op << ": CUDA context but " << CudaUnavailableReason();
+    op_checks::FailNoCuda(op, ctx);
 #endif
   }
   ReportBadEvents(op, bad, events);

@@ -12,6 +12,9 @@
 // the sequence and the position.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "core/context.h"
 #include "core/tensor.h"
 
@@ -26,5 +29,31 @@ void LookbackFeatures(Context& ctx, const Tensor& events, const Tensor& lengths,
                       int max_note, Tensor* features);
 void KeyMelodyFeatures(Context& ctx, const Tensor& events, const Tensor& lengths,
                        int min_note, int max_note, Tensor* features);
+
+// The twins the dispatcher (kernels/melody_features.cc) calls with checked arguments and
+// the checked host lengths. Both run the per-position / per-sequence scans of
+// kernels/internal/melody_features_scan.h and return, per sequence, the first position
+// whose event could not be encoded (-1 if none); the dispatcher turns that into the error.
+// There is no reference:: twin here: the reference is the encoders of data/melody_encoder.h,
+// which the tests compare against (with the golden vectors).
+namespace cpu {  // kernels/cpu/melody_features.cc: sequences split over threads
+std::vector<int> LookbackFeatures(Context& ctx, const Tensor& events,
+                                  const std::vector<int32_t>& lengths, int min_note,
+                                  int max_note, Tensor* features);
+std::vector<int> KeyMelodyFeatures(Context& ctx, const Tensor& events,
+                                   const std::vector<int32_t>& lengths, int min_note,
+                                   int max_note, Tensor* features);
+}  // namespace cpu
+
+#if MELODY_HAVE_CUDA
+namespace cuda {  // kernels/cuda/melody_features.cu: one thread per position / sequence
+std::vector<int> LookbackFeatures(Context& ctx, const Tensor& events,
+                                  const std::vector<int32_t>& lengths, int min_note,
+                                  int max_note, Tensor* features);
+std::vector<int> KeyMelodyFeatures(Context& ctx, const Tensor& events,
+                                   const std::vector<int32_t>& lengths, int min_note,
+                                   int max_note, Tensor* features);
+}  // namespace cuda
+#endif
 
 }  // namespace melody

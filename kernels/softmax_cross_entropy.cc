@@ -1,13 +1,16 @@
-// Dispatcher, argument checks, metrics from counts, and the plain reference of the fused
-// softmax cross-entropy (see softmax_cross_entropy.h).
+// Argument checks, dispatch and the metrics from counts of the fused softmax cross-entropy
+// (see softmax_cross_entropy.h).
 #include "kernels/softmax_cross_entropy.h"
 
 #include <cmath>
 #include <limits>
 
 #include "core/error.h"
+#include "kernels/op_checks.h"
 
 namespace melody {
+
+namespace internal {
 
 int64_t CheckSoftmaxCrossEntropyArgs(const Context* ctx, const Tensor& logits,
                                      const Tensor& labels, DType logits_dtype,
@@ -40,6 +43,8 @@ int64_t CheckSoftmaxCrossEntropyArgs(const Context* ctx, const Tensor& logits,
   return C;
 }
 
+}  // namespace internal
+
 TrainMetrics TrainMetricsFromCounts(const CrossEntropyCounts& k) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   auto ratio = [nan](double num, double den) {
@@ -61,74 +66,14 @@ TrainMetrics TrainMetricsFromCounts(const CrossEntropyCounts& k) {
 CrossEntropyCounts SoftmaxCrossEntropy(Context& ctx, const Tensor& logits,
                                        const Tensor& labels, int no_event_label,
                                        Tensor* dlogits) {
+  internal::CheckSoftmaxCrossEntropyArgs(&ctx, logits, labels, DType::kFloat32, dlogits);
   if (ctx.is_cpu()) return cpu::SoftmaxCrossEntropy(ctx, logits, labels, no_event_label, dlogits);
 #if MELODY_HAVE_CUDA
   return cuda::SoftmaxCrossEntropy(ctx, logits, labels, no_event_label, dlogits);
 #else
-  MELODY_FAIL() << "SoftmaxCrossEntropy on " << ctx.device().ToString() << ": "
-                << CudaUnavailableReason();
+  op_checks::FailNoCuda("SoftmaxCrossEntropy", ctx);
 #endif
 }
 
-namespace reference {
-namespace {
-int64_t LabelAt(const Tensor& labels, int64_t p) {
-  return labels.dtype() == DType::kInt32 ? labels.data<int32_t>()[p] : labels.data<int64_t>()[p];
-}
-}  // namespace
-
-template <typename T>
-CrossEntropyCounts SoftmaxCrossEntropy(const Tensor& logits, const Tensor& labels,
-                                       int no_event_label, Tensor* dlogits) {
-  const int64_t C = CheckSoftmaxCrossEntropyArgs(nullptr, logits, labels, DTypeOf<T>::value,
-                                                 dlogits);
-  MELODY_REQUIRE(logits.device().is_cpu()) << "reference::SoftmaxCrossEntropy runs on the CPU";
-  const int64_t P = logits.dim(0);
-  const T* z = logits.data<T>();
-  T* dz = dlogits ? dlogits->data<T>() : nullptr;
-  CrossEntropyCounts out;
-  out.num_positions = P;
-  out.label_count.assign(C, 0);
-  out.correct_count.assign(C, 0);
-  for (int64_t p = 0; p < P; ++p) {
-    const T* row = z + p * C;
-    const int64_t y = LabelAt(labels, p);
-    MELODY_REQUIRE(y >= 0 && y < C) << "SoftmaxCrossEntropy: label " << y << " at position "
-                                    << p << " outside [0, " << C << ")";
-    int64_t argmax = 0;
-    for (int64_t c = 1; c < C; ++c)
-      if (row[c] > row[argmax]) argmax = c;
-    const T max = row[argmax];
-    T sum = 0;
-    for (int64_t c = 0; c < C; ++c) sum += std::exp(row[c] - max);
-    const T log_sum = std::log(sum);
-    out.loss_sum += static_cast<double>(log_sum - (row[y] - max));
-    const bool correct = argmax == y;
-    out.num_correct += correct;
-    out.label_count[y] += 1;
-    out.correct_count[y] += correct;
-    if (y == no_event_label) {
-      out.num_no_event += 1;
-      out.num_no_event_correct += correct;
-    } else {
-      out.num_event += 1;
-      out.num_event_correct += correct;
-    }
-    if (dz != nullptr) {
-      const T inv_p = T(1) / static_cast<T>(P);
-      for (int64_t c = 0; c < C; ++c) {
-        const T softmax = std::exp(row[c] - max - log_sum);
-        dz[p * C + c] = (softmax - (c == y ? T(1) : T(0))) * inv_p;
-      }
-    }
-  }
-  return out;
-}
-
-template CrossEntropyCounts SoftmaxCrossEntropy<float>(const Tensor&, const Tensor&, int,
-                                                       Tensor*);
-template CrossEntropyCounts SoftmaxCrossEntropy<double>(const Tensor&, const Tensor&, int,
-                                                        Tensor*);
-}  // namespace reference
 
 }  // namespace melody

@@ -57,14 +57,15 @@ CrossEntropyCounts SoftmaxCrossEntropy(Context& ctx, const Tensor& logits,
                                        const Tensor& labels, int no_event_label,
                                        Tensor* dlogits);
 
-namespace cpu {
+// The twins the dispatcher (kernels/softmax_cross_entropy.cc) calls with checked arguments.
+namespace cpu {  // kernels/cpu/softmax_cross_entropy.cc: one pass per row, single-threaded
 CrossEntropyCounts SoftmaxCrossEntropy(Context& ctx, const Tensor& logits,
                                        const Tensor& labels, int no_event_label,
                                        Tensor* dlogits);
 }  // namespace cpu
 
 #if MELODY_HAVE_CUDA
-namespace cuda {
+namespace cuda {  // kernels/cuda/softmax_cross_entropy.cu: a row kernel and a fixed-order reduction
 CrossEntropyCounts SoftmaxCrossEntropy(Context& ctx, const Tensor& logits,
                                        const Tensor& labels, int no_event_label,
                                        Tensor* dlogits);
@@ -72,15 +73,20 @@ CrossEntropyCounts SoftmaxCrossEntropy(Context& ctx, const Tensor& logits,
 #endif
 
 namespace reference {
-// Plain loops on the CPU; logits and dlogits of dtype T (float or double).
+// kernels/cpu/softmax_cross_entropy_reference.cc: plain loops on the CPU; logits and
+// dlogits of dtype T (float or double).
 template <typename T>
 CrossEntropyCounts SoftmaxCrossEntropy(const Tensor& logits, const Tensor& labels,
                                        int no_event_label, Tensor* dlogits);
 }  // namespace reference
 
-// Shared argument checks (all backends): returns C.
+namespace internal {
+// The argument checks of the dispatcher and the reference (kernels/softmax_cross_entropy.cc):
+// shapes, dtypes and (when ctx is given) devices. Returns C. The labels' values are
+// checked by every implementation as it reads them.
 int64_t CheckSoftmaxCrossEntropyArgs(const Context* ctx, const Tensor& logits,
                                      const Tensor& labels, DType logits_dtype,
                                      const Tensor* dlogits);
+}  // namespace internal
 
 }  // namespace melody

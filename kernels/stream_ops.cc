@@ -1,8 +1,11 @@
+// Argument checks and dispatch of the stream-ordered copies and fills
+// (kernels/stream_ops.h).
 #include "kernels/stream_ops.h"
 
-#include <cstring>
+#include <string>
 
 #include "core/error.h"
+#include "kernels/op_checks.h"
 
 namespace melody {
 
@@ -13,14 +16,11 @@ void CopyOnStream(Context& ctx, const Tensor& src, Tensor* dst) {
   MELODY_REQUIRE((src.device().is_cpu() || src.device() == ctx.device()) &&
                  (dst->device().is_cpu() || dst->device() == ctx.device()))
       << "CopyOnStream: tensors must be on the host or on " << ctx.device().ToString();
-  if (src.device().is_cpu() && dst->device().is_cpu()) {
-    if (src.nbytes() > 0) std::memcpy(dst->raw_data(), src.raw_data(), src.nbytes());
-    return;
-  }
+  if (src.device().is_cpu() && dst->device().is_cpu()) return cpu::CopyOnStream(ctx, src, dst);
 #if MELODY_HAVE_CUDA
   cuda::CopyOnStream(ctx, src, dst);
 #else
-  MELODY_FAIL() << "CopyOnStream on " << ctx.device().ToString() << ": " << CudaUnavailableReason();
+  op_checks::FailNoCuda("CopyOnStream", ctx);
 #endif
 }
 
@@ -33,14 +33,11 @@ Tensor CopyToContext(Context& ctx, const Tensor& src) {
 void ZeroOnStream(Context& ctx, Tensor* t) {
   MELODY_REQUIRE(t != nullptr && t->device() == ctx.device())
       << "ZeroOnStream: tensor must be on " << ctx.device().ToString();
-  if (ctx.is_cpu()) {
-    if (t->nbytes() > 0) std::memset(t->raw_data(), 0, t->nbytes());
-    return;
-  }
+  if (ctx.is_cpu()) return cpu::ZeroOnStream(ctx, t);
 #if MELODY_HAVE_CUDA
   cuda::ZeroOnStream(ctx, t);
 #else
-  MELODY_FAIL() << "ZeroOnStream on " << ctx.device().ToString() << ": " << CudaUnavailableReason();
+  op_checks::FailNoCuda("ZeroOnStream", ctx);
 #endif
 }
 

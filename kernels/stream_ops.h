@@ -18,8 +18,15 @@ Tensor CopyToContext(Context& ctx, const Tensor& src);
 // t <- 0 (t on ctx's device).
 void ZeroOnStream(Context& ctx, Tensor* t);
 
+// The twins the dispatcher (kernels/stream_ops.cc) calls with checked arguments. No
+// reference:: twin: a copy is its own definition.
+namespace cpu {  // kernels/cpu/stream_ops.cc: memcpy / memset (both sides on the host)
+void CopyOnStream(Context& ctx, const Tensor& src, Tensor* dst);
+void ZeroOnStream(Context& ctx, Tensor* t);
+}  // namespace cpu
+
 #if MELODY_HAVE_CUDA
-namespace cuda {
+namespace cuda {  // kernels/cuda/stream_ops.cu: cudaMemcpyAsync / cudaMemsetAsync on ctx's stream
 void CopyOnStream(Context& ctx, const Tensor& src, Tensor* dst);
 void ZeroOnStream(Context& ctx, Tensor* t);
 }  // namespace cuda

@@ -11,10 +11,11 @@
 #include <cstring>
 #include <vector>
 
-#include "kernels/cpu/attention_cpu.h"
+#include "core/parallel_for.h"
+#include "kernels/attention.h"
+#include "kernels/cpu/attention_rows.h"
 #include "kernels/cpu/attention_rows_impl.h"
 #include "kernels/cpu/blas.h"
-#include "core/parallel_for.h"
 
 namespace melody::cpu {
 namespace {

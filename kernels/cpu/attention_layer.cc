@@ -1,6 +1,6 @@
 // Fast CPU path of the attention layer: per-step OpenBLAS GEMMs on strided views of the
-// saved activations (no concatenation copies), the LSTM gate loops of lstm_gates_cpu.h,
-// and the attention read rows of attention_cpu.h over the key history (each output's key
+// saved activations (no concatenation copies), the LSTM gate loops of cpu/lstm_gates.h,
+// and the attention read rows of cpu/attention_rows.h over the key history (each output's key
 // projected once, when it enters the window). The x part of the input projection is one
 // GEMM over all steps before the loop; in backward the matching x-side products
 // (d inputs, d K_in[x rows], d b_in) and d attn_w are single GEMMs after the loop.
@@ -8,11 +8,11 @@
 #include <cstring>
 #include <vector>
 
-#include "kernels/cpu/attention_cpu.h"
-#include "kernels/cpu/attention_layer_cpu.h"
-#include "kernels/cpu/blas.h"
-#include "kernels/cpu/lstm_gates_cpu.h"
 #include "core/parallel_for.h"
+#include "kernels/attention_layer.h"
+#include "kernels/cpu/attention_rows.h"
+#include "kernels/cpu/blas.h"
+#include "kernels/cpu/lstm_gates.h"
 
 namespace melody::cpu {
 namespace {

@@ -7,14 +7,14 @@
 #include <cmath>
 #include <vector>
 
+#include "core/error.h"
 #include "kernels/attention_layer.h"
-#include "kernels/internal/attention_checks.h"
-#include "kernels/internal/attention_layer_checks.h"
+#include "kernels/op_checks.h"
 
 namespace melody::reference {
 namespace {
 
-using attention_internal::LayerSizes;
+using LayerSizes = internal::AttentionLayerSizes;
 
 template <typename S>
 S Sigmoid(S x) {
@@ -187,11 +187,11 @@ void AttentionLayerForward(const Tensor& inputs, const Tensor& lengths,
   const char* op = "reference::AttentionLayerForward";
   const Device cpu = Device::CPU();
   const DType dt = DTypeOf<T>::value;
-  const LayerSizes z = attention_internal::CheckAttentionLayerArgs(
+  const LayerSizes z = internal::CheckAttentionLayerArgs(
       op, inputs, weights, attn_length, initial, dt, cpu);
   const std::vector<int32_t> len =
-      attention_internal::CheckedLengths(op, lengths, z.B, z.T, cpu);
-  attention_internal::RequireOutput(op, "outputs", outputs, {z.B, z.T, z.N}, dt, cpu);
+      op_checks::CheckedHostLengths(lengths, op, z.B, z.T, cpu);
+  op_checks::CheckOutput(outputs, op, "outputs", {z.B, z.T, z.N}, dt, cpu);
   if (final_state) {
     final_state->c = Tensor({z.B, z.N}, dt);
     final_state->h = Tensor({z.B, z.N}, dt);
@@ -221,14 +221,14 @@ void AttentionLayerBackward(const Tensor& inputs, const Tensor& lengths,
   const char* op = "reference::AttentionLayerBackward";
   const Device cpu = Device::CPU();
   const DType dt = DTypeOf<T>::value;
-  const LayerSizes z = attention_internal::CheckAttentionLayerArgs(
+  const LayerSizes z = internal::CheckAttentionLayerArgs(
       op, inputs, weights, attn_length, initial, dt, cpu);
   const std::vector<int32_t> len =
-      attention_internal::CheckedLengths(op, lengths, z.B, z.T, cpu);
-  attention_internal::RequireTensor(op, "d_outputs", d_outputs, {z.B, z.T, z.N}, dt, cpu);
+      op_checks::CheckedHostLengths(lengths, op, z.B, z.T, cpu);
+  op_checks::CheckTensor(d_outputs, op, "d_outputs", {z.B, z.T, z.N}, dt, cpu);
   MELODY_REQUIRE(grads != nullptr) << op << ": grads is null";
-  attention_internal::CheckAttentionLayerArgs(op, inputs, *grads, attn_length, nullptr, dt, cpu);
-  if (d_inputs) attention_internal::RequireOutput(op, "d_inputs", d_inputs, {z.B, z.T, z.I}, dt, cpu);
+  internal::CheckAttentionLayerArgs(op, inputs, *grads, attn_length, nullptr, dt, cpu);
+  if (d_inputs) op_checks::CheckOutput(d_inputs, op, "d_inputs", {z.B, z.T, z.I}, dt, cpu);
 
   const int64_t I = z.I, N = z.N, Lw = z.Lw;
   const Weights<T> w(weights);

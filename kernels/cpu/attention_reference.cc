@@ -6,14 +6,10 @@
 #include <vector>
 
 #include "kernels/attention.h"
-#include "kernels/internal/attention_checks.h"
+#include "kernels/op_checks.h"
 
 namespace melody::reference {
 namespace {
-
-using attention_internal::RequireAttnW;
-using attention_internal::RequireOutput;
-using attention_internal::RequireTensor;
 
 struct ReadSizes {
   int64_t B, Q, V, Lw, A;
@@ -28,12 +24,12 @@ ReadSizes CheckReadArgs(const char* op, const Tensor& query, const Tensor& query
   ReadSizes s{query.dim(0), query.dim(1), query_kernel.dim(1), window.dim(1), window.dim(2)};
   const DType dt = DTypeOf<T>::value;
   const Device cpu = Device::CPU();
-  RequireTensor(op, "query", query, {s.B, s.Q}, dt, cpu);
-  RequireTensor(op, "query_kernel", query_kernel, {s.Q, s.V}, dt, cpu);
-  RequireTensor(op, "query_bias", query_bias, {s.V}, dt, cpu);
-  RequireAttnW(op, "attn_w", attn_w, s.A, s.V, dt, cpu);
-  RequireTensor(op, "attn_v", attn_v, {s.V}, dt, cpu);
-  RequireTensor(op, "window", window, {s.B, s.Lw, s.A}, dt, cpu);
+  op_checks::CheckTensor(query, op, "query", {s.B, s.Q}, dt, cpu);
+  op_checks::CheckTensor(query_kernel, op, "query_kernel", {s.Q, s.V}, dt, cpu);
+  op_checks::CheckTensor(query_bias, op, "query_bias", {s.V}, dt, cpu);
+  op_checks::CheckAttnW(attn_w, op, "attn_w", s.A, s.V, dt, cpu);
+  op_checks::CheckTensor(attn_v, op, "attn_v", {s.V}, dt, cpu);
+  op_checks::CheckTensor(window, op, "window", {s.B, s.Lw, s.A}, dt, cpu);
   MELODY_REQUIRE(s.Lw >= 1) << op << ": the window needs at least one row";
   return s;
 }
@@ -89,9 +85,9 @@ void AttentionReadLiteralForward(const Tensor& query, const Tensor& query_kernel
   const ReadSizes s =
       CheckReadArgs<T>(op, query, query_kernel, query_bias, attn_w, attn_v, window);
   const DType dt = DTypeOf<T>::value;
-  RequireOutput(op, "y", y, {s.B, s.V}, dt, Device::CPU());
-  RequireOutput(op, "alpha", alpha, {s.B, s.Lw}, dt, Device::CPU());
-  RequireOutput(op, "context", context, {s.B, s.A}, dt, Device::CPU());
+  op_checks::CheckOutput(y, op, "y", {s.B, s.V}, dt, Device::CPU());
+  op_checks::CheckOutput(alpha, op, "alpha", {s.B, s.Lw}, dt, Device::CPU());
+  op_checks::CheckOutput(context, op, "context", {s.B, s.A}, dt, Device::CPU());
   const T* win = window.data<T>();
   for (int64_t b = 0; b < s.B; ++b) {
     RowForward<T> r = ForwardRow<T>(s, b, query.data<T>(), query_kernel.data<T>(),
@@ -119,14 +115,14 @@ void AttentionReadLiteralBackward(const Tensor& query, const Tensor& query_kerne
       CheckReadArgs<T>(op, query, query_kernel, query_bias, attn_w, attn_v, window);
   const DType dt = DTypeOf<T>::value;
   const Device cpu = Device::CPU();
-  RequireTensor(op, "d_context", d_context, {s.B, s.A}, dt, cpu);
-  RequireOutput(op, "d_query", d_query, {s.B, s.Q}, dt, cpu);
-  RequireOutput(op, "d_query_kernel", d_query_kernel, {s.Q, s.V}, dt, cpu);
-  RequireOutput(op, "d_query_bias", d_query_bias, {s.V}, dt, cpu);
+  op_checks::CheckTensor(d_context, op, "d_context", {s.B, s.A}, dt, cpu);
+  op_checks::CheckOutput(d_query, op, "d_query", {s.B, s.Q}, dt, cpu);
+  op_checks::CheckOutput(d_query_kernel, op, "d_query_kernel", {s.Q, s.V}, dt, cpu);
+  op_checks::CheckOutput(d_query_bias, op, "d_query_bias", {s.V}, dt, cpu);
   MELODY_REQUIRE(d_attn_w != nullptr) << op << ": output d_attn_w is null";
-  RequireAttnW(op, "d_attn_w", *d_attn_w, s.A, s.V, dt, cpu);
-  RequireOutput(op, "d_attn_v", d_attn_v, {s.V}, dt, cpu);
-  RequireOutput(op, "d_window", d_window, {s.B, s.Lw, s.A}, dt, cpu);
+  op_checks::CheckAttnW(*d_attn_w, op, "d_attn_w", s.A, s.V, dt, cpu);
+  op_checks::CheckOutput(d_attn_v, op, "d_attn_v", {s.V}, dt, cpu);
+  op_checks::CheckOutput(d_window, op, "d_window", {s.B, s.Lw, s.A}, dt, cpu);
 
   const T* q = query.data<T>();
   const T* kq = query_kernel.data<T>();

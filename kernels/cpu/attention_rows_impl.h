@@ -14,7 +14,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "kernels/cpu/attention_cpu.h"
+#include "kernels/cpu/attention_rows.h"
 #include "kernels/cpu/fast_math.h"
 
 namespace melody::cpu {
@@ -49,7 +49,7 @@ inline void ScoreBackward(int64_t n, float ds, const float* __restrict key,
   }
 }
 
-// AttentionReadRows (attention_cpu.h) with caller-provided scratch of Lw + V floats.
+// AttentionReadRows (attention_rows.h) with caller-provided scratch of Lw + V floats.
 inline void ReadRows(const RingGeometry& g, const float* y, const float* attn_v,
                      const float* values, const float* keys, float* alpha, float* context,
                      int64_t b0, int64_t b1, float* scratch) {
@@ -79,7 +79,7 @@ inline void ReadRows(const RingGeometry& g, const float* y, const float* attn_v,
   }
 }
 
-// AttentionReadBackwardRows (attention_cpu.h) with caller-provided scratch of Lw floats.
+// AttentionReadBackwardRows (attention_rows.h) with caller-provided scratch of Lw floats.
 inline void ReadBackwardRows(const RingGeometry& g, const float* y, const float* attn_v,
                              const float* values, const float* keys, const float* alpha,
                              const float* d_context, float* dy, float* d_attn_v_rows,

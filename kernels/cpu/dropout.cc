@@ -3,9 +3,9 @@
 // (PhiloxUniformPackedRun); rows are split over threads.
 #include <vector>
 
-#include "core/philox.h"
-#include "kernels/cpu/dropout_cpu.h"
 #include "core/parallel_for.h"
+#include "core/philox.h"
+#include "kernels/dropout.h"
 
 namespace melody::cpu {
 namespace {

@@ -2,15 +2,15 @@
 #include "core/error.h"
 #include "core/philox.h"
 #include "kernels/dropout.h"
-#include "kernels/tensor_checks.h"
+#include "kernels/op_checks.h"
 
 namespace melody::reference {
 
 template <typename T>
 void DropoutForward(const Tensor& x, const DropoutConfig& config, Tensor* y) {
   const char* op = "reference::DropoutForward";
-  kernel_checks::CheckRank(x, op, "x", 3, DTypeOf<T>::value, Device::CPU());
-  kernel_checks::CheckOutput(y, op, "y", x.shape(), DTypeOf<T>::value, Device::CPU());
+  op_checks::CheckRank(x, op, "x", 3, DTypeOf<T>::value, Device::CPU());
+  op_checks::CheckOutput(y, op, "y", x.shape(), DTypeOf<T>::value, Device::CPU());
   const DropoutConstants k = DropoutConstantsFor(config.keep_prob);
   const int64_t batch = x.dim(0), time = x.dim(1), units = x.dim(2);
   MELODY_REQUIRE(config.time_stride == 0 || config.time_stride >= time)

@@ -5,14 +5,13 @@
 #include <vector>
 
 #include "kernels/cpu/blas.h"
-#include "kernels/cpu/linear_cpu.h"
+#include "kernels/linear.h"
 
 namespace melody::cpu {
 
-void LinearForward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& b,
-                   Tensor* y) {
+void LinearForward(Context& ctx, const internal::LinearDims& d, const Tensor& x,
+                   const Tensor& w, const Tensor& b, Tensor* y) {
   (void)ctx;
-  const auto d = internal::CheckLinearForward("LinearForward", x, w, b, y);
   float* out = y->data<float>();
   float beta = 0.0f;
   if (b.defined()) {
@@ -29,10 +28,10 @@ void LinearForward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor&
         d.out, beta, out, d.out);
 }
 
-void LinearBackward(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& dy,
-                    Tensor* dx, Tensor* dw, Tensor* db, GradMode mode) {
+void LinearBackward(Context& ctx, const internal::LinearDims& d, const Tensor& x,
+                    const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw, Tensor* db,
+                    GradMode mode) {
   (void)ctx;
-  const auto d = internal::CheckLinearBackward("LinearBackward", x, w, dy, dx, dw, db);
   const float beta = mode == GradMode::kAccumulate ? 1.0f : 0.0f;
   const float* g = dy.data<float>();
   if (dx && d.in > 0) {

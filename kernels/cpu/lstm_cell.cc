@@ -5,17 +5,15 @@
 #include <cstring>
 #include <vector>
 
-#include "kernels/cpu/blas.h"
-#include "kernels/cpu/lstm_cell_cpu.h"
-#include "kernels/cpu/lstm_gates_cpu.h"
 #include "core/parallel_for.h"
-#include "kernels/lstm_cell_checks.h"
+#include "kernels/cpu/blas.h"
+#include "kernels/cpu/lstm_gates.h"
+#include "kernels/lstm_cell.h"
 
 namespace melody::cpu {
 
-void LstmGatesForward(Context& ctx, const Tensor& z, const Tensor& c_prev, Tensor* gates,
-                      Tensor* c, Tensor* h) {
-  const auto d = internal::CheckLstmGatesForward("LstmGatesForward", z, c_prev, gates, c, h);
+void LstmGatesForward(Context& ctx, const internal::LstmCellDims& d, const Tensor& z,
+                      const Tensor& c_prev, Tensor* gates, Tensor* c, Tensor* h) {
   const int64_t n = d.units;
   float* g = gates->data<float>();
   if (g != z.data<float>()) std::memcpy(g, z.data<float>(), z.nbytes());
@@ -25,11 +23,9 @@ void LstmGatesForward(Context& ctx, const Tensor& z, const Tensor& c_prev, Tenso
   });
 }
 
-void LstmGatesBackward(Context& ctx, const Tensor& gates, const Tensor& c_prev,
-                       const Tensor& c, const Tensor& dh, const Tensor& dc, Tensor* dz,
-                       Tensor* dc_prev) {
-  const auto d = internal::CheckLstmGatesBackward("LstmGatesBackward", gates, c_prev, c, dh,
-                                                  dc, dz, dc_prev);
+void LstmGatesBackward(Context& ctx, const internal::LstmCellDims& d, const Tensor& gates,
+                       const Tensor& c_prev, const Tensor& c, const Tensor& dh,
+                       const Tensor& dc, Tensor* dz, Tensor* dc_prev) {
   const int64_t n = d.units;
   const float* dhp = dh.defined() ? dh.data<float>() : nullptr;
   const float* dcp = dc.defined() ? dc.data<float>() : nullptr;
@@ -40,11 +36,9 @@ void LstmGatesBackward(Context& ctx, const Tensor& gates, const Tensor& c_prev,
   });
 }
 
-void LstmCellForward(Context& ctx, const Tensor& x, const Tensor& c_prev,
-                     const Tensor& h_prev, const Tensor& kernel, const Tensor& bias,
-                     Tensor* gates, Tensor* c, Tensor* h) {
-  const auto d = internal::CheckLstmCellForward("LstmCellForward", x, c_prev, h_prev, kernel,
-                                                bias, gates, c, h);
+void LstmCellForward(Context& ctx, const internal::LstmCellDims& d, const Tensor& x,
+                     const Tensor& c_prev, const Tensor& h_prev, const Tensor& kernel,
+                     const Tensor& bias, Tensor* gates, Tensor* c, Tensor* h) {
   const int64_t n = d.units, n4 = 4 * d.units;
   const float* w = kernel.data<float>();
   float* g = gates->data<float>();
@@ -62,13 +56,11 @@ void LstmCellForward(Context& ctx, const Tensor& x, const Tensor& c_prev,
   });
 }
 
-void LstmCellBackward(Context& ctx, const Tensor& x, const Tensor& c_prev,
-                      const Tensor& h_prev, const Tensor& kernel, const Tensor& gates,
-                      const Tensor& c, const Tensor& dh, const Tensor& dc, Tensor* dx,
-                      Tensor* dh_prev, Tensor* dc_prev, Tensor* dkernel, Tensor* dbias) {
-  const auto d =
-      internal::CheckLstmCellBackward("LstmCellBackward", x, c_prev, h_prev, kernel, gates, c,
-                                      dh, dc, dx, dh_prev, dc_prev, dkernel, dbias);
+void LstmCellBackward(Context& ctx, const internal::LstmCellDims& d, const Tensor& x,
+                      const Tensor& c_prev, const Tensor& h_prev, const Tensor& kernel,
+                      const Tensor& gates, const Tensor& c, const Tensor& dh,
+                      const Tensor& dc, Tensor* dx, Tensor* dh_prev, Tensor* dc_prev,
+                      Tensor* dkernel, Tensor* dbias) {
   const int64_t n = d.units, n4 = 4 * d.units;
   // dz lives in a per-thread scratch buffer (not ctx.Workspace(), which a caller's step
   // loop may be holding).

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "kernels/lstm_cell.h"
-#include "kernels/lstm_cell_checks.h"
 
 namespace melody::reference {
 namespace {

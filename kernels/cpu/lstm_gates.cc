@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "kernels/cpu/fast_math.h"
-#include "kernels/cpu/lstm_gates_cpu.h"
+#include "kernels/cpu/lstm_gates.h"
 #include "kernels/lstm_cell.h"
 
 namespace melody::cpu {

@@ -19,11 +19,11 @@
 #include <numeric>
 #include <vector>
 
-#include "kernels/cpu/blas.h"
-#include "kernels/cpu/lstm_cell_cpu.h"
-#include "kernels/cpu/lstm_gates_cpu.h"
-#include "kernels/cpu/lstm_layer_cpu.h"
 #include "core/parallel_for.h"
+#include "kernels/cpu/blas.h"
+#include "kernels/cpu/lstm_gates.h"
+#include "kernels/lstm_layer.h"
+#include "kernels/op_checks.h"
 
 namespace melody::cpu {
 namespace {
@@ -38,13 +38,9 @@ constexpr int64_t kRowsPerCopyChunk = 8;
 
 }  // namespace
 
-void LstmLayerForward(Context& ctx, const Tensor& x, const Tensor& lengths,
-                      const Tensor& kernel, const Tensor& bias, Tensor* y,
-                      LstmLayerCache* cache) {
-  const char* op = "LstmLayerForward";
-  MELODY_REQUIRE(y != nullptr) << op << ": y is null";
-  const auto d = internal::CheckLstmLayer(op, x, lengths, kernel, bias, y, nullptr, nullptr,
-                                          nullptr, nullptr);
+void LstmLayerForward(Context& ctx, const internal::LstmLayerDims& d, const Tensor& x,
+                      const std::vector<int32_t>& lengths, const Tensor& kernel,
+                      const Tensor& bias, Tensor* y, LstmLayerCache* cache) {
   LstmLayerCache local;
   LstmLayerCache& cc = cache ? *cache : local;
   const int64_t B = d.batch, T = d.time, I = d.input, N = d.units, N4 = 4 * N;
@@ -53,7 +49,7 @@ void LstmLayerForward(Context& ctx, const Tensor& x, const Tensor& lengths,
   cc.time = T;
   cc.input = I;
   cc.units = N;
-  cc.lengths = internal::HostLengths(op, lengths, T);
+  cc.lengths = lengths;
   const std::vector<int32_t>& len = cc.lengths;
   cc.order.resize(B);
   std::iota(cc.order.begin(), cc.order.end(), 0);
@@ -126,17 +122,14 @@ void LstmLayerForward(Context& ctx, const Tensor& x, const Tensor& lengths,
   });
 }
 
-void LstmLayerBackward(Context& ctx, const Tensor& x, const Tensor& lengths,
-                       const Tensor& kernel, const Tensor& bias, const Tensor& y,
-                       const Tensor& dy, const LstmLayerCache& cache, Tensor* dx,
-                       Tensor* dkernel, Tensor* dbias) {
+void LstmLayerBackward(Context& ctx, const internal::LstmLayerDims& d, const Tensor& x,
+                       const Tensor& lengths, const Tensor& kernel, const Tensor& bias,
+                       const Tensor& y, const Tensor& dy, const LstmLayerCache& cache,
+                       Tensor* dx, Tensor* dkernel, Tensor* dbias) {
   const char* op = "LstmLayerBackward";
-  MELODY_REQUIRE(dkernel != nullptr && dbias != nullptr) << op << ": dkernel/dbias are null";
   (void)y;
-  const auto d =
-      internal::CheckLstmLayer(op, x, lengths, kernel, bias, nullptr, &dy, dx, dkernel, dbias);
   MELODY_REQUIRE(cache.input == d.input && cache.units == d.units &&
-                 internal::HostLengths(op, lengths, d.time) == cache.lengths)
+                 op_checks::HostLengths(lengths, op, d.time) == cache.lengths)
       << op << ": the cache was filled for different sizes or lengths";
   const int64_t B = d.batch, T = d.time, I = d.input, N = d.units, N4 = 4 * N;
   const int64_t S = cache.steps;

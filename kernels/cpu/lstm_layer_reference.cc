@@ -7,6 +7,7 @@
 
 #include "kernels/lstm_cell.h"
 #include "kernels/lstm_layer.h"
+#include "kernels/op_checks.h"
 
 namespace melody::reference {
 namespace {
@@ -63,7 +64,7 @@ void LstmLayerForward(const Tensor& x, const Tensor& lengths, const Tensor& kern
   MELODY_REQUIRE(y != nullptr) << op << ": y is null";
   const auto d =
       internal::CheckLstmLayer(op, x, lengths, kernel, bias, y, nullptr, nullptr, nullptr, nullptr);
-  RunForward<T>(x, internal::HostLengths(op, lengths, d.time), kernel, bias, y, nullptr);
+  RunForward<T>(x, op_checks::HostLengths(lengths, op, d.time), kernel, bias, y, nullptr);
 }
 
 template <typename T>
@@ -74,7 +75,7 @@ void LstmLayerBackward(const Tensor& x, const Tensor& lengths, const Tensor& ker
   MELODY_REQUIRE(dkernel != nullptr && dbias != nullptr) << op << ": dkernel/dbias are null";
   const auto d =
       internal::CheckLstmLayer(op, x, lengths, kernel, bias, nullptr, &dy, dx, dkernel, dbias);
-  const std::vector<int32_t> len = internal::HostLengths(op, lengths, d.time);
+  const std::vector<int32_t> len = op_checks::HostLengths(lengths, op, d.time);
   const int64_t b = d.batch, n = d.units, in = d.input, time = d.time;
   Tensor y({b, time, n}, x.dtype());
   std::vector<StepRecord> records;

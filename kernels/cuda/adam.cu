@@ -4,14 +4,13 @@
 // The clip's Σ g² is one block's fixed-order reduction in double (deterministic).
 #include <cmath>
 
-#include "core/cuda_check.h"
 #include "kernels/adam.h"
+#include "kernels/cuda/common.cuh"
 
 namespace melody::cuda {
 namespace {
 
 constexpr int kReduceThreads = 512;
-constexpr int kThreads = 256;
 
 __global__ void SumOfSquaresKernel(const float* __restrict__ g, int64_t n,
                                    double* __restrict__ out) {
@@ -53,30 +52,26 @@ __global__ void AdamKernel(const float* __restrict__ g, float* __restrict__ v,
   v[i] = __fsub_rn(v[i], __fdiv_rn(__fmul_rn(mi, alpha), __fadd_rn(__fsqrt_rn(si), epsilon)));
 }
 
-unsigned BlocksFor(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
-
 }  // namespace
 
 void ClipByNorm(Context& ctx, Tensor* grad, float clip_norm) {
-  CheckAdamArgs(&ctx, DType::kFloat32, *grad, nullptr, nullptr, nullptr);
   if (clip_norm <= 0 || grad->numel() == 0) return;
   double* sum = static_cast<double*>(ctx.Workspace(sizeof(double)));
   SumOfSquaresKernel<<<1, kReduceThreads, 0, ctx.stream()>>>(grad->data<float>(),
                                                              grad->numel(), sum);
   MELODY_CUDA_LAUNCH_CHECK();
-  ClipKernel<<<BlocksFor(grad->numel()), kThreads, 0, ctx.stream()>>>(
+  ClipKernel<<<GridFor(grad->numel()), kBlockThreads, 0, ctx.stream()>>>(
       grad->data<float>(), grad->numel(), sum, clip_norm);
   MELODY_CUDA_LAUNCH_CHECK();
 }
 
 void AdamUpdate(Context& ctx, const AdamOptions& options, float beta1_power,
                 float beta2_power, const Tensor& grad, Tensor* var, Tensor* m, Tensor* s) {
-  CheckAdamArgs(&ctx, DType::kFloat32, grad, var, m, s);
   if (grad.numel() == 0) return;
   const float alpha = AdamStepSize(options.learning_rate, beta1_power, beta2_power);
-  AdamKernel<<<BlocksFor(grad.numel()), kThreads, 0, ctx.stream()>>>(
-      grad.data<float>(), var->data<float>(), m->data<float>(), s->data<float>(),
-      grad.numel(), alpha, 1.0f - options.beta1, 1.0f - options.beta2, options.epsilon);
+  AdamKernel<<<GridFor(grad.numel()), kBlockThreads, 0, ctx.stream()>>>(
+      grad.data<float>(), var->data<float>(), m->data<float>(), s->data<float>(), grad.numel(),
+      alpha, 1.0f - options.beta1, 1.0f - options.beta2, options.epsilon);
   MELODY_CUDA_LAUNCH_CHECK();
 }
 

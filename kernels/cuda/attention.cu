@@ -5,8 +5,9 @@
 // block writes only its own row (no atomics, deterministic).
 #include <cstdint>
 
-#include "core/cuda_check.h"
-#include "kernels/cuda/attention_cuda.h"
+#include "kernels/attention.h"
+#include "kernels/cuda/attention_rows.cuh"
+#include "kernels/cuda/common.cuh"
 #include "kernels/cuda/dense_cuda_util.h"
 
 namespace melody::cuda {
@@ -135,8 +136,8 @@ void AttentionProjectKeys(Context& ctx, const Tensor& values, const Tensor& attn
                           Tensor* keys) {
   const int R = static_cast<int>(values.dim(0)), A = static_cast<int>(values.dim(1));
   const int V = static_cast<int>(keys->dim(1));
-  SgemmRowMajor(ctx.cublas(), false, false, R, V, A, 1.0f, values.data<float>(), A,
-               attn_w.data<float>(), V, 0.0f, keys->data<float>(), V);
+  SgemmRowMajor(CublasHandle(ctx), false, false, R, V, A, 1.0f, values.data<float>(), A,
+                attn_w.data<float>(), V, 0.0f, keys->data<float>(), V);
 }
 
 void AttentionProjectKeysBackward(Context& ctx, const Tensor& values, const Tensor& attn_w,
@@ -144,11 +145,11 @@ void AttentionProjectKeysBackward(Context& ctx, const Tensor& values, const Tens
   const int R = static_cast<int>(values.dim(0)), A = static_cast<int>(values.dim(1));
   const int V = static_cast<int>(d_keys.dim(1));
   if (d_values != nullptr) {
-    SgemmRowMajor(ctx.cublas(), false, true, R, A, V, 1.0f, d_keys.data<float>(), V,
-                 attn_w.data<float>(), V, 1.0f, d_values->data<float>(), A);
+    SgemmRowMajor(CublasHandle(ctx), false, true, R, A, V, 1.0f, d_keys.data<float>(), V,
+                  attn_w.data<float>(), V, 1.0f, d_values->data<float>(), A);
   }
-  SgemmRowMajor(ctx.cublas(), true, false, A, V, R, 1.0f, values.data<float>(), A,
-               d_keys.data<float>(), V, 1.0f, d_attn_w->data<float>(), V);
+  SgemmRowMajor(CublasHandle(ctx), true, false, A, V, R, 1.0f, values.data<float>(), A,
+                d_keys.data<float>(), V, 1.0f, d_attn_w->data<float>(), V);
 }
 
 void AttentionReadForward(Context& ctx, const Tensor& query, const Tensor& query_kernel,
@@ -158,10 +159,10 @@ void AttentionReadForward(Context& ctx, const Tensor& query, const Tensor& query
   const int64_t B = query.dim(0), Q = query.dim(1);
   const int64_t C = ring.values.dim(1), A = ring.values.dim(2), V = ring.keys.dim(2);
   BroadcastRows(ctx.stream(), query_bias.data<float>(), B, V, y->data<float>());
-  SgemmRowMajor(ctx.cublas(), false, false, static_cast<int>(B), static_cast<int>(V),
-               static_cast<int>(Q), 1.0f, query.data<float>(), static_cast<int>(Q),
-               query_kernel.data<float>(), static_cast<int>(V), 1.0f, y->data<float>(),
-               static_cast<int>(V));
+  SgemmRowMajor(CublasHandle(ctx), false, false, static_cast<int>(B), static_cast<int>(V),
+                static_cast<int>(Q), 1.0f, query.data<float>(), static_cast<int>(Q),
+                query_kernel.data<float>(), static_cast<int>(V), 1.0f, y->data<float>(),
+                static_cast<int>(V));
   LaunchAttentionReadForward(ctx.stream(), B, C, A, V, ring.attn_length, ring.head,
                              y->data<float>(), attn_v.data<float>(),
                              ring.values.data<float>(), ring.keys.data<float>(),
@@ -178,7 +179,7 @@ void AttentionReadBackward(Context& ctx, const Tensor& query, const Tensor& quer
   // Scratch: dy [B, V] and the per-row attn_v gradients [B, V].
   float* dy = static_cast<float*>(ctx.Workspace(2 * B * V * sizeof(float)));
   float* dv_rows = dy + B * V;
-  MELODY_CUDA_CHECK(cudaMemsetAsync(dv_rows, 0, B * V * sizeof(float), ctx.stream()));
+  ZeroFill(ctx.stream(), dv_rows, B * V * sizeof(float));
   LaunchAttentionReadBackward(ctx.stream(), B, C, A, V, ring.attn_length, ring.head,
                               y.data<float>(), attn_v.data<float>(), ring.values.data<float>(),
                               ring.keys.data<float>(), alpha.data<float>(),
@@ -186,14 +187,13 @@ void AttentionReadBackward(Context& ctx, const Tensor& query, const Tensor& quer
                               d_keys->data<float>());
   ColumnSums(ctx.stream(), dv_rows, B, V, d_attn_v->data<float>(), true);
   ColumnSums(ctx.stream(), dy, B, V, d_query_bias->data<float>(), true);
-  SgemmRowMajor(ctx.cublas(), true, false, static_cast<int>(Q), static_cast<int>(V),
-               static_cast<int>(B), 1.0f, query.data<float>(), static_cast<int>(Q), dy,
-               static_cast<int>(V), 1.0f, d_query_kernel->data<float>(), static_cast<int>(V));
+  SgemmRowMajor(CublasHandle(ctx), true, false, static_cast<int>(Q), static_cast<int>(V),
+                static_cast<int>(B), 1.0f, query.data<float>(), static_cast<int>(Q), dy,
+                static_cast<int>(V), 1.0f, d_query_kernel->data<float>(), static_cast<int>(V));
   if (d_query != nullptr) {
-    SgemmRowMajor(ctx.cublas(), false, true, static_cast<int>(B), static_cast<int>(Q),
-                 static_cast<int>(V), 1.0f, dy, static_cast<int>(V),
-                 query_kernel.data<float>(), static_cast<int>(V), 0.0f,
-                 d_query->data<float>(), static_cast<int>(Q));
+    SgemmRowMajor(CublasHandle(ctx), false, true, static_cast<int>(B), static_cast<int>(Q),
+                  static_cast<int>(V), 1.0f, dy, static_cast<int>(V), query_kernel.data<float>(),
+                  static_cast<int>(V), 0.0f, d_query->data<float>(), static_cast<int>(Q));
   }
 }
 

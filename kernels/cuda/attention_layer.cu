@@ -1,7 +1,7 @@
 // CUDA twin of the attention layer (gpu-design.md §3), the same step sequence as the CPU
 // path (kernels/cpu/attention_layer.cc) on the context's stream:
 //   before the loop: x' = x · K_in[0:I] + b_in for all steps (one GEMM);
-//   per step: 3 cuBLAS GEMMs to x' and z, the fused LSTM gate kernel (lstm_cell_cuda.h),
+//   per step: 3 cuBLAS GEMMs to x' and z, the fused LSTM gate kernel (lstm_gates.cuh),
 //   2 GEMMs for the query, the fused attention read (one block per sequence, keys read
 //   from the history where each was projected once), 2 GEMMs for the output and 1 for its
 //   key, one kernel for dynamic_rnn masking.
@@ -10,18 +10,14 @@
 // The step is launched kernel by kernel (not captured as a CUDA Graph).
 #include <cstdint>
 
-#include "core/cuda_check.h"
-#include "kernels/cuda/attention_cuda.h"
-#include "kernels/cuda/attention_layer_cuda.h"
+#include "kernels/attention_layer.h"
+#include "kernels/cuda/attention_rows.cuh"
+#include "kernels/cuda/common.cuh"
 #include "kernels/cuda/dense_cuda_util.h"
-#include "kernels/cuda/lstm_cell_cuda.h"
+#include "kernels/cuda/lstm_gates.cuh"
 
 namespace melody::cuda {
 namespace {
-
-constexpr int kThreads = 256;
-
-int Blocks(int64_t n) { return static_cast<int>((n + kThreads - 1) / kThreads); }
 
 // out rows (m rows, `ld` floats apart) = bias [n].
 __global__ void BroadcastStridedKernel(int64_t m, int64_t n, const float* __restrict__ bias,
@@ -77,9 +73,7 @@ __global__ void FinalWindowKernel(int64_t B, int64_t Lw, int64_t N, int64_t H,
   window[i] = hv[(b * H + len[b]) * N + rest];
 }
 
-void Zero(Context& ctx, Tensor& t) {
-  MELODY_CUDA_CHECK(cudaMemsetAsync(t.raw_data(), 0, t.nbytes(), ctx.stream()));
-}
+void Zero(Context& ctx, Tensor& t) { ZeroFill(ctx.stream(), t.raw_data(), t.nbytes()); }
 
 void CopyAsync(Context& ctx, float* dst, const float* src, int64_t count) {
   MELODY_CUDA_CHECK(cudaMemcpyAsync(dst, src, count * sizeof(float), cudaMemcpyDeviceToDevice,
@@ -95,7 +89,7 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
   const int64_t B = act.batch, T = act.time, I = act.input_size, N = act.num_units;
   const int64_t Lw = act.attn_length, H = Lw + T;
   cudaStream_t stream = ctx.stream();
-  cublasHandle_t blas = ctx.cublas();
+  cublasHandle_t blas = CublasHandle(ctx);
   const int32_t* len = act.lengths.data<int32_t>();
   const float* k_in = w.input_kernel.data<float>();
   const float* k_lstm = w.lstm_kernel.data<float>();
@@ -162,7 +156,7 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
                                alpha + t * B * Lw, a_t);
     float* out_t = hv + (Lw + t) * N;
     float* key_t = hk + (Lw + t) * N;
-    BroadcastStridedKernel<<<Blocks(B * N), kThreads, 0, stream>>>(
+    BroadcastStridedKernel<<<GridFor(B * N), kBlockThreads, 0, stream>>>(
         B, N, w.output_bias.data<float>(), out_t, H * N);
     MELODY_CUDA_LAUNCH_CHECK();
     SgemmRowMajor(blas, false, false, B, N, N, 1.0f, h_t, N, k_out, N, 1.0f, out_t, H * N);
@@ -170,9 +164,8 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
                   H * N);
     SgemmRowMajor(blas, false, false, B, N, N, 1.0f, out_t, H * N, attn_w, N, 0.0f, key_t,
                   H * N);
-    MaskStepKernel<<<Blocks(B * N), kThreads, 0, stream>>>(B, N, T, H, Lw, t, len, c_prev,
-                                                           h_prev, a_prev, c_t, h_t, a_t, hv,
-                                                           hk, out);
+    MaskStepKernel<<<GridFor(B * N), kBlockThreads, 0, stream>>>(
+        B, N, T, H, Lw, t, len, c_prev, h_prev, a_prev, c_t, h_t, a_t, hv, hk, out);
     MELODY_CUDA_LAUNCH_CHECK();
   }
   if (final_state) {
@@ -181,10 +174,10 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
     CopyAsync(ctx, final_state->h.data<float>(), c_last + B * N, B * N);
     CopyAsync(ctx, final_state->attns.data<float>(), attns + act.steps * B * N, B * N);
     if (B * Lw * N > 0) {
-      FinalWindowKernel<<<Blocks(B * Lw * N), kThreads, 0, stream>>>(
+      FinalWindowKernel<<<GridFor(B * Lw * N), kBlockThreads, 0, stream>>>(
           B, Lw, N, H, len, hv, final_state->window.data<float>());
       MELODY_CUDA_LAUNCH_CHECK();
-      FinalWindowKernel<<<Blocks(B * Lw * N), kThreads, 0, stream>>>(
+      FinalWindowKernel<<<GridFor(B * Lw * N), kBlockThreads, 0, stream>>>(
           B, Lw, N, H, len, hk, final_state->window_keys.data<float>());
       MELODY_CUDA_LAUNCH_CHECK();
     }
@@ -198,7 +191,7 @@ void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
   const int64_t B = act.batch, T = act.time, I = act.input_size, N = act.num_units;
   const int64_t Lw = act.attn_length, H = Lw + T;
   cudaStream_t stream = ctx.stream();
-  cublasHandle_t blas = ctx.cublas();
+  cublasHandle_t blas = CublasHandle(ctx);
   const Device dev = ctx.device();
   const int32_t* len = act.lengths.data<int32_t>();
   const float* k_in = w.input_kernel.data<float>();
@@ -245,7 +238,7 @@ void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
     const float* h_t = c_t + B * N;
     const float* xp_t = x_proj + t * I;
     const float* gates_t = gates + t * B * 4 * N;
-    OutputGradKernel<<<Blocks(B * N), kThreads, 0, stream>>>(
+    OutputGradKernel<<<GridFor(B * N), kBlockThreads, 0, stream>>>(
         B, N, T, H, Lw, t, len, d_outputs.data<float>(), d_hv, d_out);
     MELODY_CUDA_LAUNCH_CHECK();
     SgemmRowMajor(blas, false, true, B, N, N, 1.0f, d_hk + (Lw + t) * N, H * N, attn_w, N, 1.0f,

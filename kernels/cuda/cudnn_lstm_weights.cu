@@ -1,26 +1,15 @@
 // cuDNN side of the TF <-> cuDNN LSTM weight mapping (see cudnn_lstm_weights.h): offset
 // query through cudnnGetRNNWeightParams and the conversion kernels.
-#include <memory>
-
-#include "core/cuda_check.h"
 #include "core/error.h"
+#include "kernels/cuda/common.cuh"
 #include "kernels/cuda/cudnn_lstm_weights.h"
 
 namespace melody::cudnn_lstm {
 namespace {
 
-constexpr int kThreads = 256;
-
-struct TensorDescDeleter {
-  void operator()(cudnnTensorStruct* d) const { cudnnDestroyTensorDescriptor(d); }
-};
-using TensorDesc = std::unique_ptr<cudnnTensorStruct, TensorDescDeleter>;
-
-TensorDesc MakeTensorDesc() {
-  cudnnTensorDescriptor_t d = nullptr;
-  MELODY_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d));
-  return TensorDesc(d);
-}
+using cuda::GridFor;
+using cuda::kBlockThreads;
+using cuda::TensorDescriptor;
 
 int64_t DescElements(cudnnTensorDescriptor_t desc) {
   cudnnDataType_t type;
@@ -61,8 +50,6 @@ __global__ void CudnnToTfKernel(WeightOffsets off, int64_t input, int64_t units,
   }
 }
 
-unsigned Blocks(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
-
 }  // namespace
 
 WeightOffsets QueryWeightOffsets(cudnnHandle_t handle, cudnnRNNDescriptor_t rnn,
@@ -70,7 +57,8 @@ WeightOffsets QueryWeightOffsets(cudnnHandle_t handle, cudnnRNNDescriptor_t rnn,
                                  int64_t units) {
   WeightOffsets off;
   off.total = static_cast<int64_t>(weight_space_bytes / sizeof(float));
-  TensorDesc m_desc = MakeTensorDesc(), b_desc = MakeTensorDesc();
+  const TensorDescriptor m_desc = TensorDescriptor::Create();
+  const TensorDescriptor b_desc = TensorDescriptor::Create();
   auto offset_of = [&](void* addr) {
     return static_cast<int64_t>((static_cast<char*>(addr) - static_cast<char*>(weight_space)) /
                                 static_cast<std::ptrdiff_t>(sizeof(float)));
@@ -102,8 +90,8 @@ void TfToCudnnDevice(cudaStream_t stream, const WeightOffsets& off, int64_t inpu
                      float* weight_space) {
   const int64_t n = (input + units + 1) * 4 * units;
   if (n == 0) return;
-  TfToCudnnKernel<<<Blocks(n), kThreads, 0, stream>>>(off, input, units, kernel, bias,
-                                                      forget_bias, weight_space);
+  TfToCudnnKernel<<<GridFor(n), kBlockThreads, 0, stream>>>(off, input, units, kernel, bias,
+                                                            forget_bias, weight_space);
   MELODY_CUDA_LAUNCH_CHECK();
 }
 
@@ -112,8 +100,8 @@ void CudnnToTfDevice(cudaStream_t stream, const WeightOffsets& off, int64_t inpu
                      bool accumulate, float* kernel, float* bias) {
   const int64_t n = (input + units + 1) * 4 * units;
   if (n == 0) return;
-  CudnnToTfKernel<<<Blocks(n), kThreads, 0, stream>>>(off, input, units, weight_space,
-                                                      forget_bias, accumulate, kernel, bias);
+  CudnnToTfKernel<<<GridFor(n), kBlockThreads, 0, stream>>>(off, input, units, weight_space,
+                                                            forget_bias, accumulate, kernel, bias);
   MELODY_CUDA_LAUNCH_CHECK();
 }
 

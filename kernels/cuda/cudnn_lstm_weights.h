@@ -15,7 +15,7 @@
 // with tf(i) = 0, tf(f) = 2, tf(g) = 1, tf(o) = 3.
 //
 // The index mapping below is pure host/device arithmetic on the offsets cuDNN reports
-// (CudnnLstmWeightOffsets), so CPU tests check it on a synthetic offset table; the CUDA
+// (WeightOffsets), so CPU tests check it on a synthetic offset table; the CUDA
 // file fills the table from cuDNN and runs the same mapping in kernels.
 #pragma once
 
@@ -102,7 +102,9 @@ inline void CudnnToTfHost(const WeightOffsets& off, int64_t input, int64_t units
 
 }  // namespace melody::cudnn_lstm
 
-#if MELODY_HAVE_CUDA
+// The cuDNN side, for the CUDA sources only (nvcc): the host mapping above is all that
+// C++ code (and the CPU tests) can see, so they need no cuDNN header.
+#if defined(__CUDACC__)
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
@@ -124,4 +126,4 @@ void CudnnToTfDevice(cudaStream_t stream, const WeightOffsets& off, int64_t inpu
                      bool accumulate, float* kernel, float* bias);
 
 }  // namespace melody::cudnn_lstm
-#endif  // MELODY_HAVE_CUDA
+#endif  // __CUDACC__

@@ -1,3 +1,4 @@
+// Deterministic row/column kernels of kernels/cuda/dense_cuda_util.h.
 #include "kernels/cuda/dense_cuda_util.h"
 
 namespace melody::cuda {
@@ -18,24 +19,19 @@ __global__ void BroadcastRowsKernel(const float* v, int64_t rows, int64_t cols, 
   y[i] = v[i % cols];
 }
 
-constexpr int kThreads = 256;
-
 }  // namespace
 
 void ColumnSums(cudaStream_t stream, const float* a, int64_t rows, int64_t cols, float* out,
                 bool accumulate) {
   if (cols == 0) return;
-  const int64_t blocks = (cols + kThreads - 1) / kThreads;
-  ColumnSumsKernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(a, rows, cols, out,
-                                                                          accumulate);
+  ColumnSumsKernel<<<GridFor(cols), kBlockThreads, 0, stream>>>(a, rows, cols, out, accumulate);
   MELODY_CUDA_LAUNCH_CHECK();
 }
 
 void BroadcastRows(cudaStream_t stream, const float* v, int64_t rows, int64_t cols, float* y) {
   const int64_t n = rows * cols;
   if (n == 0) return;
-  const int64_t blocks = (n + kThreads - 1) / kThreads;
-  BroadcastRowsKernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(v, rows, cols, y);
+  BroadcastRowsKernel<<<GridFor(n), kBlockThreads, 0, stream>>>(v, rows, cols, y);
   MELODY_CUDA_LAUNCH_CHECK();
 }
 

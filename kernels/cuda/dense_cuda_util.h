@@ -9,7 +9,7 @@
 #include <cstdint>
 
 #include "core/cublas_library.h"
-#include "core/cuda_check.h"
+#include "kernels/cuda/common.cuh"
 
 namespace melody::cuda {
 

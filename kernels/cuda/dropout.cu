@@ -1,14 +1,12 @@
 // CUDA twin of kernels/dropout.h: the same PhiloxUniformPacked (core/philox.h is host/device),
 // the same float32 comparison and the same multiplication order as the CPU, so masks and
 // outputs are bit-identical across devices.
-#include "core/cuda_check.h"
 #include "core/philox.h"
-#include "kernels/cuda/dropout_cuda.h"
+#include "kernels/cuda/common.cuh"
+#include "kernels/dropout.h"
 
 namespace melody::cuda {
 namespace {
-
-constexpr int kThreads = 256;
 
 __device__ __forceinline__ uint64_t PhiloxIndex(const internal::DropoutView& v, int64_t i) {
   const int64_t u = i % v.units, r = i / v.units;
@@ -37,15 +35,13 @@ __global__ void DropoutMaskKernel(uint64_t seed, uint32_t c1, uint32_t c2, float
   mask[i] = PhiloxUniformPacked(seed, c1, c2, PhiloxIndex(v, i)) >= threshold ? 1.0f : 0.0f;
 }
 
-unsigned Blocks(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
-
 }  // namespace
 
 void DropoutApply(Context& ctx, const float* src, const DropoutConfig& config,
                   const DropoutConstants& k, const internal::DropoutView& view, float* dst) {
   const int64_t n = view.batch * view.steps * view.units;
   if (n == 0) return;
-  DropoutApplyKernel<<<Blocks(n), kThreads, 0, ctx.stream()>>>(
+  DropoutApplyKernel<<<GridFor(n), kBlockThreads, 0, ctx.stream()>>>(
       src, config.seed, config.step, config.layer, k.scale, k.threshold, view, dst);
   MELODY_CUDA_LAUNCH_CHECK();
 }
@@ -54,9 +50,8 @@ void DropoutMask(Context& ctx, const DropoutConfig& config, const DropoutConstan
                  const internal::DropoutView& view, float* mask) {
   const int64_t n = view.batch * view.steps * view.units;
   if (n == 0) return;
-  DropoutMaskKernel<<<Blocks(n), kThreads, 0, ctx.stream()>>>(config.seed, config.step,
-                                                              config.layer, k.threshold, view,
-                                                              mask);
+  DropoutMaskKernel<<<GridFor(n), kBlockThreads, 0, ctx.stream()>>>(
+      config.seed, config.step, config.layer, k.threshold, view, mask);
   MELODY_CUDA_LAUNCH_CHECK();
 }
 

@@ -1,12 +1,11 @@
-// CUDA row gather/scatter and in-place add (one thread per element; row indices are
-// trusted to be in range here: the model builds them with ValidPositionRows).
-#include "core/cuda_check.h"
+// CUDA twin of kernels/gather_rows.h: row gather/scatter and in-place add (one thread per
+// element; row indices are trusted to be in range here: the model builds them with
+// ValidPositionRows).
+#include "kernels/cuda/common.cuh"
 #include "kernels/gather_rows.h"
 
 namespace melody::cuda {
 namespace {
-
-constexpr int kThreads = 256;
 
 template <typename T>
 __global__ void GatherKernel(const T* __restrict__ x, const int32_t* __restrict__ rows,
@@ -30,46 +29,39 @@ __global__ void AddKernel(const float* __restrict__ x, float* __restrict__ y, in
   if (i < n) y[i] = __fadd_rn(y[i], x[i]);
 }
 
-unsigned Blocks(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
-
 }  // namespace
 
-void GatherRows(Context& ctx, const Tensor& x, const Tensor& rows, Tensor* out) {
-  const auto d = internal::CheckGatherRows(&ctx, x, rows, *out);
+void GatherRows(Context& ctx, const internal::RowGatherDims& d, const Tensor& x,
+                const Tensor& rows, Tensor* out) {
   const int64_t n = d.picked * d.features;
   if (n == 0) return;
   // Rows are moved as raw words: 8-byte elements (int64) or 4-byte ones (float32, int32).
   if (DTypeSize(x.dtype()) == 8) {
-    GatherKernel<int64_t><<<Blocks(n), kThreads, 0, ctx.stream()>>>(
+    GatherKernel<int64_t><<<GridFor(n), kBlockThreads, 0, ctx.stream()>>>(
         static_cast<const int64_t*>(x.raw_data()), rows.data<int32_t>(), d.picked, d.features,
         static_cast<int64_t*>(out->raw_data()));
   } else {
-    GatherKernel<uint32_t><<<Blocks(n), kThreads, 0, ctx.stream()>>>(
+    GatherKernel<uint32_t><<<GridFor(n), kBlockThreads, 0, ctx.stream()>>>(
         static_cast<const uint32_t*>(x.raw_data()), rows.data<int32_t>(), d.picked, d.features,
         static_cast<uint32_t*>(out->raw_data()));
   }
   MELODY_CUDA_LAUNCH_CHECK();
 }
 
-void ScatterRows(Context& ctx, const Tensor& src, const Tensor& rows, Tensor* out) {
-  const auto d = internal::CheckGatherRows(&ctx, *out, rows, src);
-  MELODY_REQUIRE(src.dtype() == DType::kFloat32) << "ScatterRows: float32 only on CUDA";
-  MELODY_CUDA_CHECK(cudaMemsetAsync(out->raw_data(), 0, out->nbytes(), ctx.stream()));
+void ScatterRows(Context& ctx, const internal::RowGatherDims& d, const Tensor& src,
+                 const Tensor& rows, Tensor* out) {
+  ZeroFill(ctx.stream(), out->raw_data(), out->nbytes());
   const int64_t n = d.picked * d.features;
   if (n == 0) return;
-  ScatterKernel<<<Blocks(n), kThreads, 0, ctx.stream()>>>(src.data<float>(), rows.data<int32_t>(),
-                                                          d.picked, d.features, out->data<float>());
+  ScatterKernel<<<GridFor(n), kBlockThreads, 0, ctx.stream()>>>(
+      src.data<float>(), rows.data<int32_t>(), d.picked, d.features, out->data<float>());
   MELODY_CUDA_LAUNCH_CHECK();
 }
 
 void AddInPlace(Context& ctx, const Tensor& x, Tensor* y) {
-  MELODY_REQUIRE(x.numel() == y->numel() && x.dtype() == DType::kFloat32 &&
-                 y->dtype() == DType::kFloat32 && x.device() == ctx.device() &&
-                 y->device() == ctx.device())
-      << "AddInPlace: float32 tensors of equal size on " << ctx.device().ToString() << " needed";
   if (x.numel() == 0) return;
-  AddKernel<<<Blocks(x.numel()), kThreads, 0, ctx.stream()>>>(x.data<float>(), y->data<float>(),
-                                                             x.numel());
+  AddKernel<<<GridFor(x.numel()), kBlockThreads, 0, ctx.stream()>>>(x.data<float>(),
+                                                                    y->data<float>(), x.numel());
   MELODY_CUDA_LAUNCH_CHECK();
 }
 

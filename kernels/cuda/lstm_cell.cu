@@ -2,15 +2,13 @@
 // then one fused kernel (bias, activations, c, h) with one thread per (row, unit).
 // Backward: one fused kernel to dz / dc_prev, then cuBLAS for d[x ; h] and dW (beta 1 =
 // accumulate) and a column-sum kernel for db.
+#include "kernels/cuda/common.cuh"
 #include "kernels/cuda/dense_cuda_util.h"
-#include "kernels/cuda/lstm_cell_cuda.h"
+#include "kernels/cuda/lstm_gates.cuh"
 #include "kernels/lstm_cell.h"
-#include "kernels/lstm_cell_checks.h"
 
 namespace melody::cuda {
 namespace {
-
-constexpr int kThreads = 256;
 
 __device__ __forceinline__ float Sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
@@ -59,16 +57,14 @@ __global__ void GatesBackwardKernel(int64_t rows, int64_t n, const float* gates,
   if (dc_prev) dc_prev[idx] = g_c * gf;
 }
 
-unsigned Blocks(int64_t count) { return static_cast<unsigned>((count + kThreads - 1) / kThreads); }
-
 }  // namespace
 
 void LaunchLstmGatesForward(cudaStream_t stream, int64_t rows, int64_t n, const float* z,
                             const float* bias, const float* c_prev, float* gates, float* c,
                             float* h) {
   if (rows * n == 0) return;
-  GatesForwardKernel<<<Blocks(rows * n), kThreads, 0, stream>>>(rows, n, z, bias, c_prev,
-                                                                gates, c, h);
+  GatesForwardKernel<<<GridFor(rows * n), kBlockThreads, 0, stream>>>(rows, n, z, bias, c_prev,
+                                                                      gates, c, h);
   MELODY_CUDA_LAUNCH_CHECK();
 }
 
@@ -76,24 +72,21 @@ void LaunchLstmGatesBackward(cudaStream_t stream, int64_t rows, int64_t n, const
                              const float* c_prev, const float* c, const float* dh,
                              const float* dc, float* dz, float* dc_prev) {
   if (rows * n == 0) return;
-  GatesBackwardKernel<<<Blocks(rows * n), kThreads, 0, stream>>>(rows, n, gates, c_prev, c, dh,
-                                                                 dc, dz, dc_prev);
+  GatesBackwardKernel<<<GridFor(rows * n), kBlockThreads, 0, stream>>>(rows, n, gates, c_prev, c,
+                                                                       dh, dc, dz, dc_prev);
   MELODY_CUDA_LAUNCH_CHECK();
 }
 
-void LstmGatesForward(Context& ctx, const Tensor& z, const Tensor& c_prev, Tensor* gates,
-                      Tensor* c, Tensor* h) {
-  const auto d = internal::CheckLstmGatesForward("LstmGatesForward", z, c_prev, gates, c, h);
+void LstmGatesForward(Context& ctx, const internal::LstmCellDims& d, const Tensor& z,
+                      const Tensor& c_prev, Tensor* gates, Tensor* c, Tensor* h) {
   LaunchLstmGatesForward(ctx.stream(), d.batch, d.units, z.data<float>(), nullptr,
                          c_prev.data<float>(), gates->data<float>(), c->data<float>(),
                          h->data<float>());
 }
 
-void LstmGatesBackward(Context& ctx, const Tensor& gates, const Tensor& c_prev,
-                       const Tensor& c, const Tensor& dh, const Tensor& dc, Tensor* dz,
-                       Tensor* dc_prev) {
-  const auto d = internal::CheckLstmGatesBackward("LstmGatesBackward", gates, c_prev, c, dh,
-                                                  dc, dz, dc_prev);
+void LstmGatesBackward(Context& ctx, const internal::LstmCellDims& d, const Tensor& gates,
+                       const Tensor& c_prev, const Tensor& c, const Tensor& dh,
+                       const Tensor& dc, Tensor* dz, Tensor* dc_prev) {
   LaunchLstmGatesBackward(ctx.stream(), d.batch, d.units, gates.data<float>(),
                           c_prev.data<float>(), c.data<float>(),
                           dh.defined() ? dh.data<float>() : nullptr,
@@ -101,29 +94,25 @@ void LstmGatesBackward(Context& ctx, const Tensor& gates, const Tensor& c_prev,
                           dc_prev->data<float>());
 }
 
-void LstmCellForward(Context& ctx, const Tensor& x, const Tensor& c_prev,
-                     const Tensor& h_prev, const Tensor& kernel, const Tensor& bias,
-                     Tensor* gates, Tensor* c, Tensor* h) {
-  const auto d = internal::CheckLstmCellForward("LstmCellForward", x, c_prev, h_prev, kernel,
-                                                bias, gates, c, h);
+void LstmCellForward(Context& ctx, const internal::LstmCellDims& d, const Tensor& x,
+                     const Tensor& c_prev, const Tensor& h_prev, const Tensor& kernel,
+                     const Tensor& bias, Tensor* gates, Tensor* c, Tensor* h) {
   const int64_t n = d.units, n4 = 4 * d.units;
   const float* w = kernel.data<float>();
   float* g = gates->data<float>();
-  SgemmRowMajor(ctx.cublas(), false, false, d.batch, n4, d.input, 1.0f, x.data<float>(),
+  SgemmRowMajor(CublasHandle(ctx), false, false, d.batch, n4, d.input, 1.0f, x.data<float>(),
                 d.input, w, n4, 0.0f, g, n4);
-  SgemmRowMajor(ctx.cublas(), false, false, d.batch, n4, n, 1.0f, h_prev.data<float>(), n,
+  SgemmRowMajor(CublasHandle(ctx), false, false, d.batch, n4, n, 1.0f, h_prev.data<float>(), n,
                 w + d.input * n4, n4, d.input > 0 ? 1.0f : 0.0f, g, n4);
   LaunchLstmGatesForward(ctx.stream(), d.batch, n, g, bias.data<float>(), c_prev.data<float>(),
                          g, c->data<float>(), h->data<float>());
 }
 
-void LstmCellBackward(Context& ctx, const Tensor& x, const Tensor& c_prev,
-                      const Tensor& h_prev, const Tensor& kernel, const Tensor& gates,
-                      const Tensor& c, const Tensor& dh, const Tensor& dc, Tensor* dx,
-                      Tensor* dh_prev, Tensor* dc_prev, Tensor* dkernel, Tensor* dbias) {
-  const auto d =
-      internal::CheckLstmCellBackward("LstmCellBackward", x, c_prev, h_prev, kernel, gates, c,
-                                      dh, dc, dx, dh_prev, dc_prev, dkernel, dbias);
+void LstmCellBackward(Context& ctx, const internal::LstmCellDims& d, const Tensor& x,
+                      const Tensor& c_prev, const Tensor& h_prev, const Tensor& kernel,
+                      const Tensor& gates, const Tensor& c, const Tensor& dh,
+                      const Tensor& dc, Tensor* dx, Tensor* dh_prev, Tensor* dc_prev,
+                      Tensor* dkernel, Tensor* dbias) {
   const int64_t n = d.units, n4 = 4 * d.units;
   // dz in the context workspace: only this function's kernels use it, in stream order.
   float* dz = static_cast<float*>(ctx.Workspace(sizeof(float) * d.batch * n4));
@@ -134,15 +123,15 @@ void LstmCellBackward(Context& ctx, const Tensor& x, const Tensor& c_prev,
   const float* w = kernel.data<float>();
   float* dw = dkernel->data<float>();
   if (dx && d.input > 0)
-    SgemmRowMajor(ctx.cublas(), false, true, d.batch, d.input, n4, 1.0f, dz, n4, w, n4, 0.0f,
+    SgemmRowMajor(CublasHandle(ctx), false, true, d.batch, d.input, n4, 1.0f, dz, n4, w, n4, 0.0f,
                   dx->data<float>(), d.input);
-  SgemmRowMajor(ctx.cublas(), false, true, d.batch, n, n4, 1.0f, dz, n4, w + d.input * n4, n4,
+  SgemmRowMajor(CublasHandle(ctx), false, true, d.batch, n, n4, 1.0f, dz, n4, w + d.input * n4, n4,
                 0.0f, dh_prev->data<float>(), n);
   if (d.batch > 0) {
     if (d.input > 0)
-      SgemmRowMajor(ctx.cublas(), true, false, d.input, n4, d.batch, 1.0f, x.data<float>(),
+      SgemmRowMajor(CublasHandle(ctx), true, false, d.input, n4, d.batch, 1.0f, x.data<float>(),
                     d.input, dz, n4, 1.0f, dw, n4);
-    SgemmRowMajor(ctx.cublas(), true, false, n, n4, d.batch, 1.0f, h_prev.data<float>(), n, dz,
+    SgemmRowMajor(CublasHandle(ctx), true, false, n, n4, d.batch, 1.0f, h_prev.data<float>(), n, dz,
                   n4, 1.0f, dw + d.input * n4, n4);
   }
   ColumnSums(ctx.stream(), dz, d.batch, n4, dbias->data<float>(), /*accumulate=*/true);

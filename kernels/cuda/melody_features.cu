@@ -6,16 +6,16 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/cuda_check.h"
-#include "kernels/cuda/melody_features_cuda.h"
+#include "kernels/cuda/common.cuh"
 #include "kernels/internal/melody_features_scan.h"
+#include "kernels/melody_features.h"
 
 namespace melody::cuda {
 namespace {
 
 namespace mf = melody_features;
 
-constexpr int kThreads = 128;
+constexpr int kFeatureThreads = 128;
 constexpr int kNoBadPosition = 0x7fffffff;
 
 __global__ void LookbackKernel(int64_t B, int64_t T, int64_t F, const int32_t* events,
@@ -72,9 +72,8 @@ std::vector<int> LookbackFeatures(Context& ctx, const Tensor& events,
   const int64_t B = events.dim(0), T = events.dim(1), F = features->dim(2);
   return RunWithStatus(ctx, lengths, [&](const int32_t* len, int* bad) {
     if (B * T == 0) return;
-    LookbackKernel<<<static_cast<unsigned>((B * T + kThreads - 1) / kThreads), kThreads, 0,
-                     ctx.stream()>>>(B, T, F, events.data<int32_t>(), len, min_note, max_note,
-                                     features->data<float>(), bad);
+    LookbackKernel<<<GridFor(B * T, kFeatureThreads), kFeatureThreads, 0, ctx.stream()>>>(
+        B, T, F, events.data<int32_t>(), len, min_note, max_note, features->data<float>(), bad);
     MELODY_CUDA_LAUNCH_CHECK();
   });
 }
@@ -84,9 +83,8 @@ std::vector<int> KeyMelodyFeatures(Context& ctx, const Tensor& events,
                                    int max_note, Tensor* features) {
   const int64_t B = events.dim(0), T = events.dim(1), F = features->dim(2);
   return RunWithStatus(ctx, lengths, [&](const int32_t* len, int* bad) {
-    KeyMelodyKernel<<<static_cast<unsigned>((B + kThreads - 1) / kThreads), kThreads, 0,
-                      ctx.stream()>>>(B, T, F, events.data<int32_t>(), len, min_note, max_note,
-                                      features->data<float>(), bad);
+    KeyMelodyKernel<<<GridFor(B, kFeatureThreads), kFeatureThreads, 0, ctx.stream()>>>(
+        B, T, F, events.data<int32_t>(), len, min_note, max_note, features->data<float>(), bad);
     MELODY_CUDA_LAUNCH_CHECK();
   });
 }

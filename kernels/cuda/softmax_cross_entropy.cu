@@ -8,7 +8,7 @@
 #include <cstring>
 #include <vector>
 
-#include "core/cuda_check.h"
+#include "kernels/cuda/common.cuh"
 #include "kernels/softmax_cross_entropy.h"
 
 namespace melody::cuda {
@@ -163,7 +163,6 @@ CrossEntropyCounts Run(Context& ctx, const Tensor& logits, const Tensor& labels,
 CrossEntropyCounts SoftmaxCrossEntropy(Context& ctx, const Tensor& logits,
                                        const Tensor& labels, int no_event_label,
                                        Tensor* dlogits) {
-  CheckSoftmaxCrossEntropyArgs(&ctx, logits, labels, DType::kFloat32, dlogits);
   if (labels.dtype() == DType::kInt32)
     return Run<int32_t>(ctx, logits, labels, no_event_label, dlogits);
   return Run<int64_t>(ctx, logits, labels, no_event_label, dlogits);

@@ -1,5 +1,5 @@
-// Stream-ordered copies and fills (see kernels/stream_ops.h).
-#include "core/cuda_check.h"
+// CUDA twin of kernels/stream_ops.h: copies and fills queued on the context's stream.
+#include "kernels/cuda/common.cuh"
 #include "kernels/stream_ops.h"
 
 namespace melody::cuda {
@@ -16,9 +16,6 @@ void CopyOnStream(Context& ctx, const Tensor& src, Tensor* dst) {
   if (host_src || host_dst) MELODY_CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
 }
 
-void ZeroOnStream(Context& ctx, Tensor* t) {
-  if (t->nbytes() == 0) return;
-  MELODY_CUDA_CHECK(cudaMemsetAsync(t->raw_data(), 0, t->nbytes(), ctx.stream()));
-}
+void ZeroOnStream(Context& ctx, Tensor* t) { ZeroFill(ctx.stream(), t->raw_data(), t->nbytes()); }
 
 }  // namespace melody::cuda

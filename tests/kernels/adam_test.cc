@@ -10,27 +10,18 @@
 
 #include "core/device.h"
 #include "kernels/stream_ops.h"
+#include "tests/kernels/kernel_test_util.h"
 
 namespace melody {
 namespace {
 
-Tensor Random(Shape shape, uint32_t seed, double scale, DType dtype = DType::kFloat32) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> normal(0.0, scale);
-  Tensor t(shape, dtype);
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    if (dtype == DType::kFloat32)
-      t.data<float>()[i] = static_cast<float>(normal(rng));
-    else
-      t.data<double>()[i] = normal(rng);
-  }
-  return t;
-}
+using kernel_test::AllClose;
+using kernel_test::AllEqual;
+using kernel_test::ToDouble;
 
-Tensor ToDouble(const Tensor& t) {
-  Tensor out(t.shape(), DType::kFloat64);
-  for (int64_t i = 0; i < t.numel(); ++i) out.data<double>()[i] = t.data<float>()[i];
-  return out;
+// Normal(0, scale) float32 tensor from a generator seeded with `seed`.
+Tensor Random(Shape shape, uint32_t seed, double scale) {
+  return kernel_test::RandomNormal(shape, seed, scale);
 }
 
 TEST(ClipByNormTest, HandCases) {
@@ -75,10 +66,7 @@ TEST(ClipByNormTest, FastCpuMatchesDoubleReference) {
       Tensor want = ToDouble(g);
       reference::ClipByNorm<double>(&want, static_cast<double>(clip));
       ClipByNorm(*ctx, &g, clip);
-      for (int64_t i = 0; i < g.numel(); ++i) {
-        const double w = want.data<double>()[i];
-        ASSERT_NEAR(g.data<float>()[i], w, 1e-6 * std::abs(w) + 1e-12) << "i=" << i;
-      }
+      ASSERT_TRUE(AllClose(g, want, 1e-12, 1e-6, "clipped gradient", seed - 1));
       // Result norm is min(norm, clip).
       double norm2 = 0;
       for (int64_t i = 0; i < g.numel(); ++i) norm2 += double(g.data<float>()[i]) * g.data<float>()[i];
@@ -139,13 +127,10 @@ TEST(AdamTest, FastCpuMatchesReferences) {
     db1p = b1p;
     db2p = b2p;
   }
-  for (int64_t i = 0; i < v.numel(); ++i) {
-    ASSERT_EQ(v.data<float>()[i], rv.data<float>()[i]) << "seed " << seed << " i=" << i;
-    ASSERT_EQ(m.data<float>()[i], rm.data<float>()[i]) << "i=" << i;
-    ASSERT_EQ(s.data<float>()[i], rs.data<float>()[i]) << "i=" << i;
-    const double w = dv.data<double>()[i];
-    ASSERT_NEAR(v.data<float>()[i], w, 1e-5 * std::abs(w) + 1e-7) << "i=" << i;
-  }
+  ASSERT_TRUE(AllEqual(v, rv, "var vs float reference")) << "seed " << seed;
+  ASSERT_TRUE(AllEqual(m, rm, "m vs float reference"));
+  ASSERT_TRUE(AllEqual(s, rs, "s vs float reference"));
+  ASSERT_TRUE(AllClose(v, dv, 1e-7, 1e-5, "var vs double reference", seed));
 }
 
 TEST(AdamTest, RejectsMismatchedShapes) {
@@ -172,19 +157,14 @@ TEST(AdamTest, CudaMatchesCpu) {
   ClipByNorm(*cpu, &g, 3.0f);
   ClipByNorm(*gpu, &gg, 3.0f);
   gpu->Synchronize();
-  std::vector<float> clipped = gg.ToVector();
-  for (int64_t i = 0; i < g.numel(); ++i)
-    ASSERT_NEAR(clipped[i], g.data<float>()[i], 1e-6 * std::abs(g.data<float>()[i])) << i;
+  ASSERT_TRUE(AllClose(gg.CopyTo(Device::CPU()), g, 0, 1e-6, "clip, CUDA vs CPU"));
   CopyOnStream(*gpu, g, &gg);  // same gradient on both sides for the bit-exact comparison
   AdamUpdate(*cpu, AdamOptions{}, 0.81f, 0.998f, g, &v, &m, &s);
   AdamUpdate(*gpu, AdamOptions{}, 0.81f, 0.998f, gg, &gv, &gm, &gs);
   gpu->Synchronize();
-  std::vector<float> got_v = gv.ToVector(), got_m = gm.ToVector(), got_s = gs.ToVector();
-  for (int64_t i = 0; i < v.numel(); ++i) {
-    ASSERT_EQ(got_v[i], v.data<float>()[i]) << i;
-    ASSERT_EQ(got_m[i], m.data<float>()[i]) << i;
-    ASSERT_EQ(got_s[i], s.data<float>()[i]) << i;
-  }
+  ASSERT_TRUE(AllEqual(gv.CopyTo(Device::CPU()), v, "var, CUDA vs CPU"));
+  ASSERT_TRUE(AllEqual(gm.CopyTo(Device::CPU()), m, "m, CUDA vs CPU"));
+  ASSERT_TRUE(AllEqual(gs.CopyTo(Device::CPU()), s, "s, CUDA vs CPU"));
 }
 
 }  // namespace

@@ -12,15 +12,15 @@
 
 #include "core/context.h"
 #include "kernels/attention_layer.h"
-#include "tests/kernels/attention_test_util.h"
+#include "tests/kernels/kernel_test_util.h"
 
 namespace melody {
 namespace {
 
-using attention_test::AllClose;
-using attention_test::AllCloseScaled;
-using attention_test::RandomTensor;
-using attention_test::ToDouble;
+using kernel_test::AllClose;
+using kernel_test::AllCloseScaled;
+using kernel_test::RandomFloat;
+using kernel_test::ToDouble;
 
 struct LayerShape {
   int64_t B, T, I, N;
@@ -41,19 +41,19 @@ const std::vector<LayerShape> kShapes = {
 // biases (zeros would hide bias-gradient errors).
 AttentionLayerWeights RandomWeights(std::mt19937& rng, int64_t I, int64_t N) {
   auto glorot = [&](const Shape& shape, int64_t fan_in, int64_t fan_out) {
-    return RandomTensor(rng, shape, std::sqrt(6.0f / static_cast<float>(fan_in + fan_out)));
+    return RandomFloat(rng, shape, std::sqrt(6.0f / static_cast<float>(fan_in + fan_out)));
   };
   AttentionLayerWeights w;
   w.input_kernel = glorot({I + N, I}, I + N, I);
-  w.input_bias = RandomTensor(rng, {I}, 0.1f);
+  w.input_bias = RandomFloat(rng, {I}, 0.1f);
   w.lstm_kernel = glorot({I + N, 4 * N}, I + N, 4 * N);
-  w.lstm_bias = RandomTensor(rng, {4 * N}, 0.1f);
+  w.lstm_bias = RandomFloat(rng, {4 * N}, 0.1f);
   w.attn_w = glorot({1, 1, N, N}, N, N);
   w.attn_v = glorot({N}, N, N);
   w.query_kernel = glorot({2 * N, N}, 2 * N, N);
-  w.query_bias = RandomTensor(rng, {N}, 0.1f);
+  w.query_bias = RandomFloat(rng, {N}, 0.1f);
   w.output_kernel = glorot({2 * N, N}, 2 * N, N);
-  w.output_bias = RandomTensor(rng, {N}, 0.1f);
+  w.output_bias = RandomFloat(rng, {N}, 0.1f);
   return w;
 }
 
@@ -76,10 +76,10 @@ AttentionLayerWeights MapWeights(const AttentionLayerWeights& w,
 
 AttentionLayerState RandomState(std::mt19937& rng, int64_t B, int64_t N, int Lw) {
   AttentionLayerState s;
-  s.c = RandomTensor(rng, {B, N});
-  s.h = RandomTensor(rng, {B, N}, 0.7f);
-  s.attns = RandomTensor(rng, {B, N});
-  s.window = RandomTensor(rng, {B, Lw, N});
+  s.c = RandomFloat(rng, {B, N});
+  s.h = RandomFloat(rng, {B, N}, 0.7f);
+  s.attns = RandomFloat(rng, {B, N});
+  s.window = RandomFloat(rng, {B, Lw, N});
   return s;
 }
 AttentionLayerState StateToDouble(const AttentionLayerState& s) {
@@ -190,8 +190,8 @@ TEST(AttentionLayerTest, FastCpuMatchesLiteralReference) {
                                         << with_initial << " seed=" << seed);
       std::mt19937 rng(seed);
       const AttentionLayerWeights w = RandomWeights(rng, s.I, s.N);
-      const Tensor x = RandomTensor(rng, {s.B, s.T, s.I});
-      const Tensor d_out = RandomTensor(rng, {s.B, s.T, s.N});
+      const Tensor x = RandomFloat(rng, {s.B, s.T, s.I});
+      const Tensor d_out = RandomFloat(rng, {s.B, s.T, s.N});
       const AttentionLayerState init = RandomState(rng, s.B, s.N, s.Lw);
       const AttentionLayerState* initial = with_initial ? &init : nullptr;
       const LayerRun fast = RunFast(*ctx, s, x, w, initial, d_out);
@@ -206,8 +206,8 @@ TEST(AttentionLayerTest, PaddedPositionsOutputZeroAndIgnoreTheirGradient) {
   const LayerShape s{3, 7, 4, 5, 3, {7, 2, 4}};
   std::mt19937 rng(31);
   const AttentionLayerWeights w = RandomWeights(rng, s.I, s.N);
-  Tensor x = RandomTensor(rng, {s.B, s.T, s.I});
-  Tensor d_out = RandomTensor(rng, {s.B, s.T, s.N});
+  Tensor x = RandomFloat(rng, {s.B, s.T, s.I});
+  Tensor d_out = RandomFloat(rng, {s.B, s.T, s.N});
   const LayerRun a = RunFast(*ctx, s, x, w, nullptr, d_out);
   // Change inputs and output gradients only at padded positions.
   for (int64_t b = 0; b < s.B; ++b)
@@ -235,7 +235,7 @@ TEST(AttentionLayerTest, StepByStepThroughTheStateEqualsOneCall) {
   const LayerShape whole{2, 6, 4, 6, 3, {6, 6}};
   std::mt19937 rng(41);
   const AttentionLayerWeights w = RandomWeights(rng, whole.I, whole.N);
-  const Tensor x = RandomTensor(rng, {whole.B, whole.T, whole.I});
+  const Tensor x = RandomFloat(rng, {whole.B, whole.T, whole.I});
   Tensor outputs({whole.B, whole.T, whole.N}, DType::kFloat32);
   AttentionLayerState final_whole;
   AttentionLayerForward(*ctx, x, Lengths(whole.lengths), w, whole.Lw, nullptr, &outputs,
@@ -292,8 +292,8 @@ TEST(AttentionLayerTest, ReferenceBackwardMatchesFiniteDifferences) {
     const uint32_t seed = with_initial ? 62 : 61;
     std::mt19937 rng(seed);
     AttentionLayerWeights w = MapWeights(RandomWeights(rng, s.I, s.N), &ToDouble);
-    Tensor x = ToDouble(RandomTensor(rng, {s.B, s.T, s.I}));
-    const Tensor r = ToDouble(RandomTensor(rng, {s.B, s.T, s.N}));
+    Tensor x = ToDouble(RandomFloat(rng, {s.B, s.T, s.I}));
+    const Tensor r = ToDouble(RandomFloat(rng, {s.B, s.T, s.N}));
     const AttentionLayerState init = StateToDouble(RandomState(rng, s.B, s.N, s.Lw));
     const AttentionLayerState* initial = with_initial ? &init : nullptr;
     AttentionLayerWeights grads = ZerosLikeWeights(w, Device::CPU());
@@ -307,19 +307,11 @@ TEST(AttentionLayerTest, ReferenceBackwardMatchesFiniteDifferences) {
     // Central differences, h = 1e-6: truncation and rounding errors ~1e-10 each.
     const double h = 1e-6;
     for (size_t k = 0; k < params.size(); ++k) {
-      double* p = params[k]->data<double>();
-      for (int64_t i = 0; i < params[k]->numel(); ++i) {
-        const double saved = p[i];
-        p[i] = saved + h;
-        const double up = ReferenceLoss(s, x, w, initial, r);
-        p[i] = saved - h;
-        const double down = ReferenceLoss(s, x, w, initial, r);
-        p[i] = saved;
-        const double numeric = (up - down) / (2 * h);
-        EXPECT_NEAR(analytic[k]->data<double>()[i], numeric, 1e-8 + 1e-6 * std::fabs(numeric))
-            << (k < 10 ? kFieldNames[k] : "inputs") << "[" << i << "] initial=" << with_initial
-            << " seed " << seed;
-      }
+      EXPECT_TRUE(kernel_test::GradientClose(
+          *params[k], *analytic[k], [&] { return ReferenceLoss(s, x, w, initial, r); },
+          std::string(k < 10 ? kFieldNames[k] : "inputs") +
+              ", initial=" + std::to_string(with_initial) + ", seed " + std::to_string(seed),
+          h, /*abs_tol=*/1e-8, /*rel_tol=*/1e-6));
     }
   }
 }
@@ -328,7 +320,7 @@ TEST(AttentionLayerTest, RejectsBadArguments) {
   auto ctx = Context::CreateCpu(1);
   std::mt19937 rng(3);
   const AttentionLayerWeights w = RandomWeights(rng, 4, 5);
-  const Tensor x = RandomTensor(rng, {2, 3, 4});
+  const Tensor x = RandomFloat(rng, {2, 3, 4});
   Tensor outputs({2, 3, 5}, DType::kFloat32);
   EXPECT_THROW(AttentionLayerForward(*ctx, x, Lengths({3, 4}), w, 2, nullptr, &outputs,
                                      nullptr, nullptr),
@@ -336,7 +328,7 @@ TEST(AttentionLayerTest, RejectsBadArguments) {
   EXPECT_THROW(AttentionLayerForward(*ctx, x, Lengths({3, 3}), w, 0, nullptr, &outputs,
                                      nullptr, nullptr),
                Error);  // attn_length 0
-  const Tensor wrong_x = RandomTensor(rng, {2, 3, 6});
+  const Tensor wrong_x = RandomFloat(rng, {2, 3, 6});
   EXPECT_THROW(AttentionLayerForward(*ctx, wrong_x, Lengths({3, 3}), w, 2, nullptr, &outputs,
                                      nullptr, nullptr),
                Error);  // input width does not match the kernels
@@ -356,8 +348,8 @@ TEST(AttentionLayerTest, CudaMatchesCpu) {
                                         << " seed=" << seed);
       std::mt19937 rng(seed);
       const AttentionLayerWeights w = RandomWeights(rng, s.I, s.N);
-      const Tensor x = RandomTensor(rng, {s.B, s.T, s.I});
-      const Tensor d_out = RandomTensor(rng, {s.B, s.T, s.N});
+      const Tensor x = RandomFloat(rng, {s.B, s.T, s.I});
+      const Tensor d_out = RandomFloat(rng, {s.B, s.T, s.N});
       const AttentionLayerState init = RandomState(rng, s.B, s.N, s.Lw);
       const AttentionLayerState* initial = with_initial ? &init : nullptr;
       const LayerRun a = RunFast(*cpu, s, x, w, initial, d_out);

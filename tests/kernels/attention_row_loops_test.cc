@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "kernels/cpu/attention_cpu.h"
+#include "kernels/cpu/attention_rows.h"
 
 namespace melody::cpu {
 namespace {

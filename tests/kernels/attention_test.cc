@@ -8,14 +8,14 @@
 
 #include "core/context.h"
 #include "kernels/attention.h"
-#include "tests/kernels/attention_test_util.h"
+#include "tests/kernels/kernel_test_util.h"
 
 namespace melody {
 namespace {
 
-using attention_test::AllClose;
-using attention_test::RandomTensor;
-using attention_test::ToDouble;
+using kernel_test::AllClose;
+using kernel_test::RandomFloat;
+using kernel_test::ToDouble;
 
 struct ReadShape {
   int64_t B, Q, A, V, Lw, C, head;
@@ -36,20 +36,20 @@ struct ReadCase {
 ReadCase MakeCase(const ReadShape& s, uint32_t seed) {
   std::mt19937 rng(seed);
   ReadCase c;
-  c.query = RandomTensor(rng, {s.B, s.Q});
-  c.query_kernel = RandomTensor(rng, {s.Q, s.V}, 0.3f);
-  c.query_bias = RandomTensor(rng, {s.V}, 0.3f);
-  c.attn_w = RandomTensor(rng, {1, 1, s.A, s.V}, 0.3f);
-  c.attn_v = RandomTensor(rng, {s.V});
-  c.window = RandomTensor(rng, {s.B, s.Lw, s.A});
+  c.query = RandomFloat(rng, {s.B, s.Q});
+  c.query_kernel = RandomFloat(rng, {s.Q, s.V}, 0.3f);
+  c.query_bias = RandomFloat(rng, {s.V}, 0.3f);
+  c.attn_w = RandomFloat(rng, {1, 1, s.A, s.V}, 0.3f);
+  c.attn_v = RandomFloat(rng, {s.V});
+  c.window = RandomFloat(rng, {s.B, s.Lw, s.A});
   // Slots outside the window hold garbage that must not be read.
-  c.ring_values = RandomTensor(rng, {s.B, s.C, s.A}, 100.0f);
+  c.ring_values = RandomFloat(rng, {s.B, s.C, s.A}, 100.0f);
   for (int64_t b = 0; b < s.B; ++b)
     for (int64_t l = 0; l < s.Lw; ++l)
       for (int64_t k = 0; k < s.A; ++k)
         c.ring_values.data<float>()[(b * s.C + (s.head + l) % s.C) * s.A + k] =
             c.window.data<float>()[(b * s.Lw + l) * s.A + k];
-  c.d_context = RandomTensor(rng, {s.B, s.A});
+  c.d_context = RandomFloat(rng, {s.B, s.A});
   return c;
 }
 
@@ -223,19 +223,10 @@ TEST(AttentionReadTest, LiteralBackwardMatchesFiniteDifferences) {
   // ~1e-10, well inside 1e-6 relative + 1e-9 absolute.
   const double h = 1e-6;
   for (size_t k = 0; k < inputs.size(); ++k) {
-    double* p = inputs[k]->data<double>();
-    for (int64_t i = 0; i < inputs[k]->numel(); ++i) {
-      const double saved = p[i];
-      p[i] = saved + h;
-      const double up = LiteralLoss(inputs, r);
-      p[i] = saved - h;
-      const double down = LiteralLoss(inputs, r);
-      p[i] = saved;
-      const double numeric = (up - down) / (2 * h);
-      const double analytic = grads[k]->data<double>()[i];
-      EXPECT_NEAR(analytic, numeric, 1e-9 + 1e-6 * std::fabs(numeric))
-          << names[k] << "[" << i << "] seed " << seed;
-    }
+    EXPECT_TRUE(kernel_test::GradientClose(
+        *inputs[k], *grads[k], [&] { return LiteralLoss(inputs, r); },
+        std::string(names[k]) + ", seed " + std::to_string(seed), h, /*abs_tol=*/1e-9,
+        /*rel_tol=*/1e-6));
   }
 }
 

@@ -16,7 +16,7 @@
 #include "core/device.h"
 #include "kernels/lstm_cell.h"
 #include "kernels/lstm_layer.h"
-#include "tests/kernels/lstm_test_util.h"
+#include "tests/kernels/kernel_test_util.h"
 
 namespace melody {
 namespace {
@@ -93,7 +93,7 @@ TEST(CudnnLstmWeightsTest, HostRoundTripRestoresWeightsAndMovesForgetBias) {
   std::mt19937 rng(seed);
   const int64_t in = 7, n = 5;
   const WeightOffsets off = SyntheticOffsets(in, n);
-  Tensor kernel = lstm_test::Random(rng, {in + n, 4 * n}), bias = lstm_test::Random(rng, {4 * n});
+  Tensor kernel = kernel_test::Random(rng, {in + n, 4 * n}), bias = kernel_test::Random(rng, {4 * n});
   std::vector<float> ws(off.total, -999.0f);
   cudnn_lstm::TfToCudnnHost(off, in, n, kernel.data<float>(), bias.data<float>(),
                             kLstmForgetBias, ws.data());
@@ -107,8 +107,8 @@ TEST(CudnnLstmWeightsTest, HostRoundTripRestoresWeightsAndMovesForgetBias) {
   Tensor kernel_back({in + n, 4 * n}, DType::kFloat32), bias_back({4 * n}, DType::kFloat32);
   cudnn_lstm::CudnnToTfHost(off, in, n, ws.data(), kLstmForgetBias, /*accumulate=*/false,
                             kernel_back.data<float>(), bias_back.data<float>());
-  EXPECT_TRUE(lstm_test::AllClose(kernel_back, kernel, 0, 0, "kernel round trip", seed));
-  EXPECT_TRUE(lstm_test::AllClose(bias_back, bias, 1e-7, 0, "bias round trip", seed));
+  EXPECT_TRUE(kernel_test::AllClose(kernel_back, kernel, 0, 0, "kernel round trip", seed));
+  EXPECT_TRUE(kernel_test::AllClose(bias_back, bias, 1e-7, 0, "bias round trip", seed));
   // Gradient direction: no shift, accumulated.
   Tensor dk = Tensor::Zeros({in + n, 4 * n}, DType::kFloat32), db = Tensor::Zeros({4 * n}, DType::kFloat32);
   cudnn_lstm::CudnnToTfHost(off, in, n, ws.data(), 0.0f, true, dk.data<float>(), db.data<float>());

@@ -13,13 +13,13 @@
 #include "core/context.h"
 #include "core/device.h"
 #include "core/error.h"
-#include "tests/kernels/lstm_test_util.h"
+#include "tests/kernels/kernel_test_util.h"
 
 namespace melody {
 namespace {
 
-using lstm_test::AllClose;
-using lstm_test::Random;
+using kernel_test::AllClose;
+using kernel_test::Random;
 
 DropoutConfig Config(double keep, uint64_t seed = 1234, uint32_t step = 7, uint32_t layer = 1) {
   DropoutConfig c;
@@ -30,9 +30,7 @@ DropoutConfig Config(double keep, uint64_t seed = 1234, uint32_t step = 7, uint3
   return c;
 }
 
-bool BitwiseEqual(const Tensor& a, const Tensor& b) {
-  return a.nbytes() == b.nbytes() && std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0;
-}
+using kernel_test::BitwiseEqual;
 
 TEST(DropoutTest, ConstantsFollowTf) {
   EXPECT_EQ(DropoutConstantsFor(0.5).scale, 2.0f);
@@ -174,10 +172,10 @@ TEST(DropoutTest, ReferenceGradientMatchesFiniteDifferences) {
   Tensor y({2, 3, 4}, DType::kFloat64), grad({2, 3, 4}, DType::kFloat64);
   auto loss = [&] {
     reference::DropoutForward<double>(x, Config(0.5), &y);
-    return lstm_test::Dot(y, g);
+    return kernel_test::Dot(y, g);
   };
   reference::DropoutForward<double>(g, Config(0.5), &grad);
-  EXPECT_TRUE(lstm_test::GradientMatches(x, grad, loss, "dx"));
+  EXPECT_TRUE(kernel_test::GradientMatches(x, grad, loss, "dx"));
 }
 
 TEST(DropoutTest, CudaMatchesCpuBitForBit) {

@@ -8,6 +8,7 @@
 
 #include "core/device.h"
 #include "kernels/stream_ops.h"
+#include "tests/kernels/kernel_test_util.h"
 
 namespace melody {
 namespace {
@@ -24,10 +25,8 @@ TEST(GatherRowsTest, ValidPositionRowsAreBatchMajor) {
 TEST(GatherRowsTest, CpuMatchesReferenceAndRoundTrips) {
   auto ctx = Context::CreateCpu(1);
   std::mt19937 rng(3);
-  std::uniform_real_distribution<float> u(-1, 1);
   const int64_t B = 3, T = 5, F = 7;
-  Tensor x({B, T, F}, DType::kFloat32);
-  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = u(rng);
+  Tensor x = kernel_test::RandomFloat(rng, {B, T, F});
   Tensor rows = ValidPositionRows({5, 1, 3}, T);
   const int64_t P = rows.dim(0);
   Tensor fast({P, F}, DType::kFloat32), ref({P, F}, DType::kFloat32);
@@ -63,9 +62,7 @@ TEST(GatherRowsTest, CudaMatchesCpu) {
   auto cpu = Context::CreateCpu(1);
   auto gpu = Context::CreateCuda(0);
   std::mt19937 rng(4);
-  std::uniform_real_distribution<float> u(-1, 1);
-  Tensor x({4, 9, 33}, DType::kFloat32);
-  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = u(rng);
+  Tensor x = kernel_test::RandomFloat(rng, {4, 9, 33});
   Tensor rows = ValidPositionRows({9, 0, 2, 7}, 9);
   const int64_t P = rows.dim(0);
   Tensor want({P, 33}, DType::kFloat32), got({P, 33}, DType::kFloat32, gpu->device());

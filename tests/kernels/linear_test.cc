@@ -9,13 +9,13 @@
 #include "core/context.h"
 #include "core/device.h"
 #include "core/error.h"
-#include "tests/kernels/lstm_test_util.h"
+#include "tests/kernels/kernel_test_util.h"
 
 namespace melody {
 namespace {
 
-using lstm_test::AllClose;
-using lstm_test::Random;
+using kernel_test::AllClose;
+using kernel_test::Random;
 
 struct LinearShape {
   Shape x;  // [..., K]
@@ -92,13 +92,13 @@ TEST(LinearTest, ReferenceGradientMatchesFiniteDifferences) {
   Tensor y({2, 3, 5}, DType::kFloat64);
   auto loss = [&] {
     reference::LinearForward<double>(x, w, b, &y);
-    return lstm_test::Dot(y, g);
+    return kernel_test::Dot(y, g);
   };
   Tensor dx(x.shape(), DType::kFloat64), dw(w.shape(), DType::kFloat64), db({5}, DType::kFloat64);
   reference::LinearBackward<double>(x, w, g, &dx, &dw, &db, GradMode::kOverwrite);
-  EXPECT_TRUE(lstm_test::GradientMatches(x, dx, loss, "dx"));
-  EXPECT_TRUE(lstm_test::GradientMatches(w, dw, loss, "dw"));
-  EXPECT_TRUE(lstm_test::GradientMatches(b, db, loss, "db"));
+  EXPECT_TRUE(kernel_test::GradientMatches(x, dx, loss, "dx"));
+  EXPECT_TRUE(kernel_test::GradientMatches(w, dw, loss, "dw"));
+  EXPECT_TRUE(kernel_test::GradientMatches(b, db, loss, "db"));
 }
 
 TEST(LinearTest, CudaMatchesCpu) {

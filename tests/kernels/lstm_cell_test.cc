@@ -11,13 +11,13 @@
 #include "core/context.h"
 #include "core/device.h"
 #include "core/error.h"
-#include "tests/kernels/lstm_test_util.h"
+#include "tests/kernels/kernel_test_util.h"
 
 namespace melody {
 namespace {
 
-using lstm_test::AllClose;
-using lstm_test::Random;
+using kernel_test::AllClose;
+using kernel_test::Random;
 
 struct CellShape {
   int64_t batch, input, units;
@@ -150,7 +150,7 @@ TEST(LstmCellTest, ReferenceGradientMatchesFiniteDifferences) {
   Tensor gates({b, 4 * n}, DType::kFloat64), c({b, n}, DType::kFloat64), h({b, n}, DType::kFloat64);
   auto loss = [&] {
     reference::LstmCellForward<double>(x, c_prev, h_prev, kernel, bias, &gates, &c, &h);
-    return lstm_test::Dot(h, gh) + lstm_test::Dot(c, gc);
+    return kernel_test::Dot(h, gh) + kernel_test::Dot(c, gc);
   };
   loss();
   Tensor dx({b, in}, DType::kFloat64), dhp({b, n}, DType::kFloat64), dcp({b, n}, DType::kFloat64);
@@ -158,11 +158,11 @@ TEST(LstmCellTest, ReferenceGradientMatchesFiniteDifferences) {
   Tensor db = Tensor::Zeros({4 * n}, DType::kFloat64);
   reference::LstmCellBackward<double>(x, c_prev, h_prev, kernel, gates, c, gh, gc, &dx, &dhp,
                                       &dcp, &dk, &db);
-  EXPECT_TRUE(lstm_test::GradientMatches(x, dx, loss, "dx"));
-  EXPECT_TRUE(lstm_test::GradientMatches(h_prev, dhp, loss, "dh_prev"));
-  EXPECT_TRUE(lstm_test::GradientMatches(c_prev, dcp, loss, "dc_prev"));
-  EXPECT_TRUE(lstm_test::GradientMatches(kernel, dk, loss, "dkernel"));
-  EXPECT_TRUE(lstm_test::GradientMatches(bias, db, loss, "dbias"));
+  EXPECT_TRUE(kernel_test::GradientMatches(x, dx, loss, "dx"));
+  EXPECT_TRUE(kernel_test::GradientMatches(h_prev, dhp, loss, "dh_prev"));
+  EXPECT_TRUE(kernel_test::GradientMatches(c_prev, dcp, loss, "dc_prev"));
+  EXPECT_TRUE(kernel_test::GradientMatches(kernel, dk, loss, "dkernel"));
+  EXPECT_TRUE(kernel_test::GradientMatches(bias, db, loss, "dbias"));
 }
 
 TEST(LstmCellTest, CudaMatchesCpu) {

@@ -12,13 +12,13 @@
 #include "core/context.h"
 #include "core/device.h"
 #include "core/error.h"
-#include "tests/kernels/lstm_test_util.h"
+#include "tests/kernels/kernel_test_util.h"
 
 namespace melody {
 namespace {
 
-using lstm_test::AllClose;
-using lstm_test::Random;
+using kernel_test::AllClose;
+using kernel_test::Random;
 
 struct LayerShape {
   int64_t batch, time, input, units;
@@ -147,14 +147,14 @@ TEST(LstmLayerTest, ReferenceGradientMatchesFiniteDifferences) {
   Tensor y({b, t, n}, DType::kFloat64);
   auto loss = [&] {
     reference::LstmLayerForward<double>(x, lengths, kernel, bias, &y);
-    return lstm_test::Dot(y, g);
+    return kernel_test::Dot(y, g);
   };
   Tensor dx({b, t, in}, DType::kFloat64);
   Tensor dk = Tensor::Zeros(kernel.shape(), DType::kFloat64), db = Tensor::Zeros({4 * n}, DType::kFloat64);
   reference::LstmLayerBackward<double>(x, lengths, kernel, bias, g, &dx, &dk, &db);
-  EXPECT_TRUE(lstm_test::GradientMatches(x, dx, loss, "dx"));
-  EXPECT_TRUE(lstm_test::GradientMatches(kernel, dk, loss, "dkernel"));
-  EXPECT_TRUE(lstm_test::GradientMatches(bias, db, loss, "dbias"));
+  EXPECT_TRUE(kernel_test::GradientMatches(x, dx, loss, "dx"));
+  EXPECT_TRUE(kernel_test::GradientMatches(kernel, dk, loss, "dkernel"));
+  EXPECT_TRUE(kernel_test::GradientMatches(bias, db, loss, "dbias"));
 }
 
 TEST(LstmLayerTest, CudaMatchesCpu) {

@@ -10,6 +10,7 @@
 
 #include "core/device.h"
 #include "kernels/stream_ops.h"
+#include "tests/kernels/kernel_test_util.h"
 
 namespace melody {
 namespace {
@@ -19,17 +20,11 @@ struct Case {
   int no_event;
 };
 
+using kernel_test::AllClose;
+
+// Normal(0, 2) logits [P, C] from a generator seeded with `seed`.
 Tensor RandomLogits(int64_t P, int64_t C, uint32_t seed, DType dtype = DType::kFloat32) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> normal(0.0, 2.0);
-  Tensor t({P, C}, dtype);
-  for (int64_t i = 0; i < P * C; ++i) {
-    if (dtype == DType::kFloat32)
-      t.data<float>()[i] = static_cast<float>(normal(rng));
-    else
-      t.data<double>()[i] = normal(rng);
-  }
-  return t;
+  return kernel_test::RandomNormal({P, C}, seed, 2.0, dtype);
 }
 
 template <typename Label>
@@ -73,8 +68,7 @@ TEST(SoftmaxCrossEntropyTest, FastCpuMatchesReference) {
           reference::SoftmaxCrossEntropy<float>(logits, labels, c.no_event, &ref_grad);
       ExpectSameCounts(fast, ref);
       EXPECT_NEAR(fast.loss_sum, ref.loss_sum, 1e-5 * std::abs(ref.loss_sum) + 1e-6);
-      for (int64_t i = 0; i < c.P * c.C; ++i)
-        ASSERT_NEAR(fast_grad.data<float>()[i], ref_grad.data<float>()[i], 1e-6) << "i=" << i;
+      ASSERT_TRUE(AllClose(fast_grad, ref_grad, 1e-6, 0, "dlogits", seed));
       // Without a gradient the counts and loss are the same.
       CrossEntropyCounts no_grad = SoftmaxCrossEntropy(*ctx, logits, labels, c.no_event, nullptr);
       ExpectSameCounts(no_grad, fast);
@@ -93,21 +87,14 @@ TEST(SoftmaxCrossEntropyTest, GradientMatchesFiniteDifferences) {
     Tensor labels = RandomLabels<int64_t>(c.P, c.C, seed);
     Tensor grad({c.P, c.C}, DType::kFloat64);
     reference::SoftmaxCrossEntropy<double>(logits, labels, c.no_event, &grad);
-    const double h = 1e-5;
-    for (int64_t i = 0; i < c.P * c.C; ++i) {
-      double* z = logits.data<double>();
-      const double saved = z[i];
-      z[i] = saved + h;
-      const double plus =
-          reference::SoftmaxCrossEntropy<double>(logits, labels, c.no_event, nullptr).loss_sum;
-      z[i] = saved - h;
-      const double minus =
-          reference::SoftmaxCrossEntropy<double>(logits, labels, c.no_event, nullptr).loss_sum;
-      z[i] = saved;
-      const double numeric = (plus - minus) / (2 * h) / static_cast<double>(c.P);
-      const double analytic = grad.data<double>()[i];
-      ASSERT_NEAR(analytic, numeric, 1e-6 * std::abs(numeric) + 1e-9) << "i=" << i;
-    }
+    // The loss is the mean: loss_sum / P.
+    auto loss = [&] {
+      return reference::SoftmaxCrossEntropy<double>(logits, labels, c.no_event, nullptr)
+                 .loss_sum /
+             static_cast<double>(c.P);
+    };
+    ASSERT_TRUE(kernel_test::GradientClose(logits, grad, loss, "dlogits", /*h=*/1e-5,
+                                           /*abs_tol=*/1e-9, /*rel_tol=*/1e-6));
   }
 }
 
@@ -210,9 +197,7 @@ TEST(SoftmaxCrossEntropyTest, CudaMatchesCpu) {
                                                  CopyToContext(*gpu, labels), c.no_event, &gpu_grad);
     ExpectSameCounts(got, want);
     EXPECT_NEAR(got.loss_sum, want.loss_sum, 1e-5 * std::abs(want.loss_sum) + 1e-6);
-    std::vector<float> g = gpu_grad.ToVector();
-    for (int64_t i = 0; i < c.P * c.C; ++i)
-      ASSERT_NEAR(g[i], cpu_grad.data<float>()[i], 1e-6) << "i=" << i;
+    ASSERT_TRUE(AllClose(gpu_grad.CopyTo(Device::CPU()), cpu_grad, 1e-6, 0, "dlogits"));
   }
   Tensor logits = CopyToContext(*gpu, RandomLogits(3, 4, 1));
   Tensor labels({3}, DType::kInt32);

@@ -1,13 +1,11 @@
-// Fast CPU twins of the attention ops (kernels/attention.h), plus the per-row loops of the
-// attention read on raw pointers, which the attention layer (cpu/attention_layer.cc) calls
-// directly on its history buffers.
+// The per-row loops of the CPU attention read on raw pointers (dispatched in
+// kernels/cpu/attention.cc to one of the two builds of kernels/cpu/attention_rows_impl.h),
+// shared by the attention ops (kernels/attention.h) and the
+// attention layer (kernels/cpu/attention_layer.cc), which calls them directly on its
+// history buffers.
 #pragma once
 
 #include <cstdint>
-
-#include "core/context.h"
-#include "core/tensor.h"
-#include "kernels/attention.h"
 
 namespace melody::cpu {
 
@@ -54,19 +52,5 @@ MELODY_DECLARE_ATTENTION_ROW_LOOPS
 // Whether AttentionReadRows / AttentionReadBackwardRows run the AVX2 build (the build has
 // it and the CPU supports AVX2).
 bool RowLoopsUseAvx2();
-
-void AttentionProjectKeys(Context& ctx, const Tensor& values, const Tensor& attn_w,
-                          Tensor* keys);
-void AttentionProjectKeysBackward(Context& ctx, const Tensor& values, const Tensor& attn_w,
-                                  const Tensor& d_keys, Tensor* d_values, Tensor* d_attn_w);
-void AttentionReadForward(Context& ctx, const Tensor& query, const Tensor& query_kernel,
-                          const Tensor& query_bias, const Tensor& attn_v,
-                          const AttentionRing& ring, Tensor* y, Tensor* alpha,
-                          Tensor* context);
-void AttentionReadBackward(Context& ctx, const Tensor& query, const Tensor& query_kernel,
-                           const Tensor& attn_v, const AttentionRing& ring, const Tensor& y,
-                           const Tensor& alpha, const Tensor& d_context, Tensor* d_query,
-                           Tensor* d_query_kernel, Tensor* d_query_bias, Tensor* d_attn_v,
-                           Tensor* d_values, Tensor* d_keys);
 
 }  // namespace melody::cpu

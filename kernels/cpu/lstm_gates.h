@@ -1,11 +1,16 @@
-// Fast CPU element-wise LSTM gate kernels on raw row-major float arrays, shared by the
-// cell (kernels/cpu/lstm_cell.cc) and the layer (kernels/cpu/lstm_layer.cc). Rows are
-// independent, so callers split [row_begin, row_end) over threads.
+// Fast CPU element-wise LSTM gate loops on raw row-major float arrays (kernels/cpu/
+// lstm_gates.cc), shared by the cell (kernels/cpu/lstm_cell.cc), the layer
+// (kernels/cpu/lstm_layer.cc) and the attention layer (kernels/cpu/attention_layer.cc).
+// Rows are independent, so callers split [row_begin, row_end) over threads.
 #pragma once
 
 #include <cstdint>
 
 namespace melody::cpu {
+
+// Rows per thread chunk in the gate loops: below ~16 rows of N = 128 units the hand-off
+// to another thread costs more than the work.
+inline constexpr int64_t kGateRowsPerChunk = 16;
 
 // For rows r in [row_begin, row_end): z row r (4N pre-activations, `z_ld` floats apart,
 // bias NOT included) plus `bias` (4N; may be null) -> activated gates written over z
