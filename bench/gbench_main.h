@@ -73,7 +73,7 @@ inline std::vector<int> ResolvedThreadCounts(const std::string& text) {
 
 // Process CPU seconds (all threads). Timed CPU benchmarks also report work per CPU-second:
 // on a loaded machine the wall time includes waiting for a core, the CPU time does not.
-inline double ProcessCpuSeconds() {
+inline double CpuSecondsAllThreads() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
@@ -131,10 +131,10 @@ void TimeLoop(benchmark::State& state, Context& ctx, double flop, Setup&& setup,
     setup();
     ctx.Synchronize();
     state.ResumeTiming();
-    const double c0 = ProcessCpuSeconds();
+    const double c0 = CpuSecondsAllThreads();
     op();
     ctx.Synchronize();
-    cpu_seconds += ProcessCpuSeconds() - c0;
+    cpu_seconds += CpuSecondsAllThreads() - c0;
   }
   SetFlopCounters(state, ctx, flop, cpu_seconds);
 }
@@ -146,10 +146,10 @@ void TimeLoop(benchmark::State& state, Context& ctx, double flop, Op&& op) {
   ctx.Synchronize();
   double cpu_seconds = 0;
   for (auto _ : state) {
-    const double c0 = ProcessCpuSeconds();
+    const double c0 = CpuSecondsAllThreads();
     op();
     ctx.Synchronize();
-    cpu_seconds += ProcessCpuSeconds() - c0;
+    cpu_seconds += CpuSecondsAllThreads() - c0;
   }
   SetFlopCounters(state, ctx, flop, cpu_seconds);
 }
