@@ -1,154 +1,163 @@
-// The attention-wrapped LSTM layer (layer 0 of attention_rnn) forward and backward at the
-// config's sizes: B = 128, N = 128, attn_length 40, I = 74 (key-melody inputs), full-length
-// sequences of T steps. Prints a table and writes the numbers as JSON (--out). Runs on the
-// CPU, and also on the GPU when one is present.
-#include <gflags/gflags.h>
-
-#include <algorithm>
-#include <chrono>
+// The attention-wrapped LSTM layer (layer 0 of attention_rnn, kernels/attention_layer.h)
+// forward (with saved activations) and backward (all weight gradients and d inputs) on
+// Google Benchmark, at the config's sizes: B = 128, N = 128, attn_length 40, I = 74
+// (key-melody inputs), every sequence of full length T in --time_steps (128, 512),
+// Glorot-uniform weights, inputs in {-1, 0, 1}.
+//
+// Registered (select with --benchmark_filter):
+//   attention_layer_{forward,backward}/cpu/T/cpu_threads   one per T and --threads count
+//   attention_layer_{forward,backward}/cuda:0/T            when a CUDA device is present
+// Without a CUDA device the CUDA benchmarks are not registered; one entry,
+// attention_bench/cuda:0, reports "no CUDA device: <reason>" as its error instead.
+// Counters: items_per_second = sequence steps per second (B·T per run), time_per_step =
+// seconds per time step of the whole batch (run time / T). Times are real time (CUDA:
+// each timed region ends with Context::Synchronize()); CPU times are process CPU time
+// (all threads). The backward is timed on the activations of one forward (it only reads
+// them; the weight gradients accumulate across iterations, which costs the same).
+// Each benchmark calls its op once untimed before timing. Repetitions, statistics (a
+// "min" = best run is added to mean/median/stddev/cv) and the JSON report are Google
+// Benchmark's; the report goes to bench/results/attention_bench.json unless
+// --benchmark_out is given. Examples:
+//   build/bench/attention_bench --benchmark_repetitions=3
+//   build/bench/attention_bench --time_steps=16 --threads=1,2 --benchmark_min_time=0.01
 #include <cmath>
-#include <cstdio>
-#include <fstream>
+#include <cstdint>
+#include <memory>
 #include <random>
-#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "bench/gbench_main.h"
 #include "core/context.h"
-#include "core/file_util.h"
+#include "core/tensor.h"
 #include "kernels/attention_layer.h"
 
-DEFINE_string(time_steps, "128,512", "Comma-separated sequence lengths T to time.");
-DEFINE_int32(batch, 128, "Batch size B.");
-DEFINE_int32(units, 128, "LSTM / attention size N.");
-DEFINE_int32(inputs, 74, "Input width I (74 = key-melody features).");
-DEFINE_int32(attn_length, 40, "Attention window length.");
-DEFINE_int32(threads, 0, "CPU threads (0 = all cores).");
-DEFINE_int32(repetitions, 3, "Timed runs per configuration (after one untimed warm-up).");
-DEFINE_string(out, "bench/results/attention_bench.json", "File receiving the numbers (JSON).");
-
+namespace melody {
 namespace {
 
-using melody::AttentionLayerWeights;
-using melody::Context;
-using melody::DType;
-using melody::Tensor;
+using benchmark::Counter;
+using benchmark::State;
 
-Tensor Random(std::mt19937& rng, melody::Shape shape, float scale) {
+struct Sizes {
+  int64_t batch = 128, units = 128, inputs = 74;
+  int attn_length = 40;
+};
+
+Tensor Random(std::mt19937& rng, Shape shape, float scale) {
   Tensor t(shape, DType::kFloat32);
   std::uniform_real_distribution<float> dist(-scale, scale);
   for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
   return t;
 }
 
-struct Result {
-  std::string device;
-  int64_t T;
-  int threads;
-  std::vector<double> forward_s, backward_s;
-  static double Best(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
-  static double Median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  }
-};
+// Args: T[, cpu_threads]. `cuda` picks the process's CUDA context.
+void BM_AttentionLayer(State& state, const Sizes& sizes, bool cuda, bool backward) {
+  bench::Guarded(state, [&] {
+    const int64_t B = sizes.batch, N = sizes.units, I = sizes.inputs, T = state.range(0);
+    std::unique_ptr<Context> cpu;
+    if (!cuda) cpu = Context::CreateCpu(static_cast<int>(state.range(1)));
+    Context& ctx = cuda ? bench::CudaContext() : *cpu;
+    const Device dev = ctx.device();
+    std::mt19937 rng(12345);
+    // Glorot-uniform ranges of model.md §3.3, biases zero.
+    auto glorot = [&](Shape s, int64_t fan_in, int64_t fan_out) {
+      return Random(rng, s, std::sqrt(6.0f / static_cast<float>(fan_in + fan_out))).CopyTo(dev);
+    };
+    AttentionLayerWeights w;
+    w.input_kernel = glorot({I + N, I}, I + N, I);
+    w.input_bias = Tensor::Zeros({I}, DType::kFloat32, dev);
+    w.lstm_kernel = glorot({I + N, 4 * N}, I + N, 4 * N);
+    w.lstm_bias = Tensor::Zeros({4 * N}, DType::kFloat32, dev);
+    w.attn_w = glorot({1, 1, N, N}, N, N);
+    w.attn_v = glorot({N}, N, N);
+    w.query_kernel = glorot({2 * N, N}, 2 * N, N);
+    w.query_bias = Tensor::Zeros({N}, DType::kFloat32, dev);
+    w.output_kernel = glorot({2 * N, N}, 2 * N, N);
+    w.output_bias = Tensor::Zeros({N}, DType::kFloat32, dev);
+    // Key-melody-like inputs: values in {-1, 0, 1}.
+    Tensor x({B, T, I}, DType::kFloat32);
+    std::uniform_int_distribution<int> tri(-1, 1);
+    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(tri(rng));
+    const Tensor xd = x.CopyTo(dev);
+    Tensor lengths({B}, DType::kInt32);
+    for (int64_t b = 0; b < B; ++b) lengths.data<int32_t>()[b] = static_cast<int32_t>(T);
+    const Tensor d_out = Random(rng, {B, T, N}, 1e-3f).CopyTo(dev);
+    Tensor outputs({B, T, N}, DType::kFloat32, dev), d_inputs({B, T, I}, DType::kFloat32, dev);
+    AttentionLayerActivations act;
+    auto forward = [&] {
+      AttentionLayerForward(ctx, xd, lengths, w, sizes.attn_length, nullptr, &outputs, &act,
+                            nullptr);
+    };
+    if (!backward) {
+      bench::TimeLoop(state, ctx, 0, forward);
+    } else {
+      forward();
+      AttentionLayerWeights grads = ZerosLikeWeights(w, dev);
+      bench::TimeLoop(state, ctx, 0,
+                      [&] { AttentionLayerBackward(ctx, xd, w, act, d_out, &grads, &d_inputs); });
+    }
+    state.SetItemsProcessed(B * T * state.iterations());
+    state.counters["time_per_step"] = Counter(static_cast<double>(T) * state.iterations(),
+                                              Counter::kIsRate | Counter::kInvert);
+  });
+}
 
-Result Run(Context& ctx, const std::string& device, int64_t T) {
-  const int64_t B = FLAGS_batch, N = FLAGS_units, I = FLAGS_inputs;
-  std::mt19937 rng(12345);
-  // Glorot-uniform ranges of model.md §3.3, biases zero.
-  auto glorot = [&](melody::Shape s, int64_t fan_in, int64_t fan_out) {
-    return Random(rng, s, std::sqrt(6.0f / static_cast<float>(fan_in + fan_out)));
-  };
-  AttentionLayerWeights w;
-  w.input_kernel = glorot({I + N, I}, I + N, I);
-  w.input_bias = Tensor::Zeros({I}, DType::kFloat32);
-  w.lstm_kernel = glorot({I + N, 4 * N}, I + N, 4 * N);
-  w.lstm_bias = Tensor::Zeros({4 * N}, DType::kFloat32);
-  w.attn_w = glorot({1, 1, N, N}, N, N);
-  w.attn_v = glorot({N}, N, N);
-  w.query_kernel = glorot({2 * N, N}, 2 * N, N);
-  w.query_bias = Tensor::Zeros({N}, DType::kFloat32);
-  w.output_kernel = glorot({2 * N, N}, 2 * N, N);
-  w.output_bias = Tensor::Zeros({N}, DType::kFloat32);
-  const melody::Device dev = ctx.device();
-  AttentionLayerWeights wd = w;
-  for (Tensor* t : {&wd.input_kernel, &wd.input_bias, &wd.lstm_kernel, &wd.lstm_bias,
-                    &wd.attn_w, &wd.attn_v, &wd.query_kernel, &wd.query_bias,
-                    &wd.output_kernel, &wd.output_bias})
-    *t = t->CopyTo(dev);
-  // Key-melody-like inputs: values in {-1, 0, 1}.
-  Tensor x({B, T, I}, DType::kFloat32);
-  std::uniform_int_distribution<int> tri(-1, 1);
-  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(tri(rng));
-  const Tensor xd = x.CopyTo(dev);
-  Tensor lengths({B}, DType::kInt32);
-  for (int64_t b = 0; b < B; ++b) lengths.data<int32_t>()[b] = static_cast<int32_t>(T);
-  const Tensor d_out = Random(rng, {B, T, N}, 1e-3f).CopyTo(dev);
-  Tensor outputs({B, T, N}, DType::kFloat32, dev), d_inputs({B, T, I}, DType::kFloat32, dev);
-
-  Result r{device, T, ctx.num_threads(), {}, {}};
-  for (int rep = 0; rep <= FLAGS_repetitions; ++rep) {
-    melody::AttentionLayerActivations act;
-    AttentionLayerWeights grads = melody::ZerosLikeWeights(wd, dev);
-    ctx.Synchronize();
-    const auto t0 = std::chrono::steady_clock::now();
-    melody::AttentionLayerForward(ctx, xd, lengths, wd, FLAGS_attn_length, nullptr, &outputs,
-                                  &act, nullptr);
-    ctx.Synchronize();
-    const auto t1 = std::chrono::steady_clock::now();
-    melody::AttentionLayerBackward(ctx, xd, wd, act, d_out, &grads, &d_inputs);
-    ctx.Synchronize();
-    const auto t2 = std::chrono::steady_clock::now();
-    if (rep == 0) continue;  // warm-up
-    r.forward_s.push_back(std::chrono::duration<double>(t1 - t0).count());
-    r.backward_s.push_back(std::chrono::duration<double>(t2 - t1).count());
+void RegisterAll(const Sizes& sizes, const std::string& threads_flag,
+                 const std::string& time_steps_flag) {
+  const std::vector<int> threads = bench::ResolvedThreadCounts(threads_flag);
+  const std::vector<int64_t> times = bench::ParseIntList("time_steps", time_steps_flag);
+  const bool have_cuda = bench::CudaBenchmarksAvailable("attention_bench");
+  for (bool backward : {false, true}) {
+    for (bool cuda : {false, true}) {
+      if (cuda && !have_cuda) continue;
+      const std::string name = std::string("attention_layer_") +
+                               (backward ? "backward" : "forward") + (cuda ? "/cuda:0" : "/cpu");
+      auto* b = bench::Configure(benchmark::RegisterBenchmark(
+          name.c_str(), [=](State& s) { BM_AttentionLayer(s, sizes, cuda, backward); }));
+      if (cuda) {
+        b->ArgNames({"T"});
+        for (int64_t T : times) b->Args({T});
+      } else {
+        b->ArgNames({"T", "cpu_threads"});
+        for (int64_t T : times)
+          for (int t : threads) b->Args({T, t});
+      }
+    }
   }
-  return r;
+  benchmark::AddCustomContext(
+      "sizes", "B=" + std::to_string(sizes.batch) + " N=" + std::to_string(sizes.units) +
+                   " I=" + std::to_string(sizes.inputs) +
+                   " attn_length=" + std::to_string(sizes.attn_length));
 }
 
 }  // namespace
+}  // namespace melody
 
 int main(int argc, char** argv) {
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
-  std::vector<int64_t> lengths;
-  std::stringstream list(FLAGS_time_steps);
-  for (std::string item; std::getline(list, item, ',');) lengths.push_back(std::stoll(item));
-
-  std::vector<Result> results;
-  auto cpu = Context::CreateCpu(FLAGS_threads);
-  for (int64_t T : lengths) results.push_back(Run(*cpu, "cpu", T));
-  if (melody::CudaDeviceCount() > 0) {
-    auto gpu = Context::CreateCuda(0);
-    for (int64_t T : lengths) results.push_back(Run(*gpu, "cuda:0", T));
-  }
-
-  std::printf("attention layer: B=%d N=%d I=%d attn_length=%d, %d timed runs (best / median)\n",
-              FLAGS_batch, FLAGS_units, FLAGS_inputs, FLAGS_attn_length, FLAGS_repetitions);
-  std::printf("| device | threads | T | forward s | backward s | fwd+bwd steps/s (best) |\n");
-  std::printf("|---|---|---|---|---|---|\n");
-  std::ostringstream json;
-  json << "{\"batch\": " << FLAGS_batch << ", \"units\": " << FLAGS_units
-       << ", \"inputs\": " << FLAGS_inputs << ", \"attn_length\": " << FLAGS_attn_length
-       << ", \"results\": [";
-  for (size_t i = 0; i < results.size(); ++i) {
-    const Result& r = results[i];
-    const double fb = Result::Best(r.forward_s), bb = Result::Best(r.backward_s);
-    const double steps_per_s = static_cast<double>(FLAGS_batch * r.T) / (fb + bb);
-    std::printf("| %s | %d | %lld | %.3f / %.3f | %.3f / %.3f | %.0f |\n", r.device.c_str(),
-                r.threads, static_cast<long long>(r.T), fb, Result::Median(r.forward_s), bb,
-                Result::Median(r.backward_s), steps_per_s);
-    json << (i ? ", " : "") << "{\"device\": \"" << r.device << "\", \"threads\": " << r.threads
-         << ", \"T\": " << r.T << ", \"forward_best_s\": " << fb
-         << ", \"forward_median_s\": " << Result::Median(r.forward_s)
-         << ", \"backward_best_s\": " << bb
-         << ", \"backward_median_s\": " << Result::Median(r.backward_s)
-         << ", \"sequence_steps_per_s\": " << steps_per_s << "}";
-  }
-  json << "]}\n";
-  melody::MakeDirectories(melody::Dirname(FLAGS_out));
-  std::ofstream out(FLAGS_out);
-  out << json.str();
-  std::printf("numbers written to %s\n", FLAGS_out.c_str());
-  return out.good() ? 0 : 1;
+  std::string threads = "0", time_steps = "128,512", batch = "128", units = "128",
+              inputs = "74", attn_length = "40";
+  return melody::bench::BenchmarkMain(
+      argc, argv,
+      {{"threads", &threads, "CPU thread counts to time, comma-separated (0 = all cores)"},
+       {"time_steps", &time_steps, "Sequence lengths T, comma-separated"},
+       {"batch", &batch, "Batch size B"},
+       {"units", &units, "LSTM / attention size N"},
+       {"inputs", &inputs, "Input width I (74 = key-melody features)"},
+       {"attn_length", &attn_length, "Attention window length"}},
+      "bench/results/attention_bench.json", [&] {
+        melody::Sizes sizes;
+        auto one = [](const char* flag, const std::string& text) {
+          const std::vector<int64_t> v = melody::bench::ParseIntList(flag, text);
+          if (v.size() != 1 || v[0] < 1)
+            throw std::invalid_argument(std::string("--") + flag + " must be one integer >= 1, got '" +
+                                        text + "'");
+          return v[0];
+        };
+        sizes.batch = one("batch", batch);
+        sizes.units = one("units", units);
+        sizes.inputs = one("inputs", inputs);
+        sizes.attn_length = static_cast<int>(one("attn_length", attn_length));
+        melody::RegisterAll(sizes, threads, time_steps);
+      });
 }

@@ -1,267 +1,247 @@
-// Per-op CPU timings of the dense kernels: linear forward/backward, LSTM layer forward +
-// backward (B = 128, N = 128, T in {128, 512}, input sizes 38/121/74/130 = the encoder
-// widths of basic/lookback/attention/key-melody-ish configs), output dropout, each with
-// the GFLOP/s of its matrix products next to the OpenBLAS sgemm ceiling measured in the
-// same run on the same shapes (and a square 1024 sgemm). Prints a table and writes the
-// numbers as JSON (--out). Peak RSS is reported at the end.
-#include <gflags/gflags.h>
-#include <sys/resource.h>
-
-#include <cblas.h>
-
+// Op micro-benchmarks of the dense kernels on Google Benchmark: linear, one LSTM layer and
+// output dropout, each forward and backward, on the CPU at every count of --threads and on
+// CUDA device 0 when one is present; plus the row-major sgemm products the CPU figures are
+// set against (melody::cpu::Sgemm: OpenBLAS single-threaded, split over our own pool as
+// the kernels run it, on the same shapes).
+//
+// Sizes (defaults as the hand-written program had): B = 128, N = 128; linear [16384, 128] x
+// [128, 38] and [16384, 130] x [130, 128]; LSTM T in --time_steps (128, 512) x I in
+// --inputs (38, 121, 74, 130 = the encoder widths of basic/lookback/attention/key-melody-ish
+// configs), all sequences full length, plus per T one batch of the first input width with
+// lengths uniform in [T/4, T] (mixed:1); dropout keep 0.5 on [B, T, N].
+//
+// Registered (names are <op>/<device>/<args>; select with --benchmark_filter):
+//   sgemm/cpu/M/N/K/cpu_threads                       FLOP/s, FLOP/cpu_s
+//   linear_{forward,backward}/{cpu,cuda:0}/M/in/out[/cpu_threads]
+//   lstm_layer_{forward,backward}/{cpu,cuda:0}/T/I/mixed[/cpu_threads]
+//   dropout_{forward,backward}/{cpu,cuda:0}/T[/cpu_threads]   items/s = elements/s
+// Counters: FLOP/s counts only the matrix products (linear forward 2·M·in·out, backward
+// twice that; LSTM forward 2·(valid positions)·(I + N)·4N, backward twice that), per wall
+// second; FLOP/cpu_s the same per process CPU-second (all threads; CPU benchmarks only);
+// items/s for the LSTM = valid sequence positions per second. CPU times are process CPU
+// time (MeasureProcessCPUTime), rates use real time. The LSTM backward is timed alone:
+// each iteration runs an untimed forward first (a cache serves one backward).
+//
+// CUDA: the CUDA benchmarks are registered only when a device is present; otherwise one
+// entry, lstm_bench/cuda:0, reports "no CUDA device: <reason>" as its error. Each timed
+// region ends with Context::Synchronize(), so CUDA times are complete kernel times.
+//
+// Every benchmark makes its inputs once per run and calls the op once untimed (page
+// faults, cuDNN plans) before timing. The JSON report goes to bench/results/lstm.json
+// unless --benchmark_out is given. Examples:
+//   build/bench/lstm_bench --threads=1,2 --benchmark_repetitions=3
+//   build/bench/lstm_bench --time_steps=128 --inputs=38 --benchmark_min_time=0.01
+//   build/bench/lstm_bench --benchmark_filter='lstm_layer_.*/cpu/' --benchmark_out=x.json
 #include <algorithm>
-#include <chrono>
-#include <ctime>
-#include <cstdio>
-#include <fstream>
-#include <functional>
+#include <cstdint>
 #include <random>
-#include <sstream>
+#include <set>
 #include <string>
-#include <utility>
+#include <tuple>
 #include <vector>
 
+#include "bench/gbench_main.h"
 #include "core/context.h"
 #include "core/tensor.h"
+#include "kernels/cpu/blas.h"
 #include "kernels/dropout.h"
 #include "kernels/linear.h"
 #include "kernels/lstm_layer.h"
 
-DEFINE_int32(threads, 0, "CPU threads for the element-wise loops (0 = all cores).");
-DEFINE_int32(repetitions, 3, "Timed runs per case (after one warm-up run); the best is kept.");
-DEFINE_string(out, "bench/results/lstm.json", "File receiving the numbers (JSON).");
-DEFINE_int32(blas_threads, 0, "OpenBLAS threads (0 = leave OpenBLAS's default).");
-DEFINE_bool(quick, false, "Only T = 128 and two input sizes (for a smoke run).");
-
 namespace melody {
 namespace {
 
-double ProcessCpuSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+using benchmark::State;
 
-// CPU seconds (all threads) of the run with the best wall time: on a loaded machine the
-// wall time includes waiting for a core, the CPU time does not.
-double g_last_cpu_seconds = 0;
+constexpr int64_t kBatch = 128, kUnits = 128;
+constexpr int64_t kLinearRows = kBatch * 128;  // B·T rows at T = 128
 
-double BestSeconds(const std::function<void()>& fn) {
-  fn();  // warm-up: first-touch page faults, OpenBLAS thread start
-  double best = 1e30;
-  for (int r = 0; r < FLAGS_repetitions; ++r) {
-    const double c0 = ProcessCpuSeconds();
-    const auto t0 = std::chrono::steady_clock::now();
-    fn();
-    const auto t1 = std::chrono::steady_clock::now();
-    const double wall = std::chrono::duration<double>(t1 - t0).count();
-    if (wall < best) {
-      best = wall;
-      g_last_cpu_seconds = ProcessCpuSeconds() - c0;
-    }
-  }
-  return best;
-}
-
-Tensor RandomTensor(std::mt19937& rng, const Shape& shape, float scale) {
+Tensor RandomTensor(std::mt19937& rng, const Shape& shape, float scale, Device device) {
   Tensor t(shape, DType::kFloat32);
   std::uniform_real_distribution<float> dist(-scale, scale);
   for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
-  return t;
+  return t.CopyTo(device);
 }
 
-// Best time of C[m, n] = A[m, k]·B[k, n] with OpenBLAS, as GFLOP/s of wall time; the same
-// run's GFLOP per CPU-second goes to g_last_cpu_gflops.
-double g_last_cpu_gflops = 0;
-double SgemmGflops(int64_t m, int64_t n, int64_t k) {
-  std::vector<float> a(m * k, 0.5f), b(k * n, 0.25f), c(m * n, 0.0f);
-  const double s = BestSeconds([&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m),
-                static_cast<int>(n), static_cast<int>(k), 1.0f, a.data(), static_cast<int>(k),
-                b.data(), static_cast<int>(n), 0.0f, c.data(), static_cast<int>(n));
-  });
-  g_last_cpu_gflops = 2.0 * m * n * k / g_last_cpu_seconds / 1e9;
-  return 2.0 * m * n * k / s / 1e9;
-}
-
-struct Row {
-  Row(std::string op_name, std::string shape_text)
-      : op(std::move(op_name)), shape(std::move(shape_text)) {}
-  std::string op, shape;
-  double seconds = 0, cpu_seconds = 0, gflops = 0, ceiling_gflops = 0;
-  double flop = 0;                   // matrix-product work of one run
-  double ceiling_cpu_gflops = 0;     // the ceiling per CPU-second
-  std::string ceiling_note;
+// A CPU context with `threads` threads (the argument), or the process's CUDA context.
+struct Target {
+  bool cuda = false;
+  int threads = 0;
+  Context& Get() {
+    if (cuda) return bench::CudaContext();
+    if (!cpu) cpu = Context::CreateCpu(threads);
+    return *cpu;
+  }
+  std::unique_ptr<Context> cpu;
 };
 
-// Fills the derived figures from r.seconds / r.flop and prints the row. Two views: per
-// wall second (what a user waits) and per CPU-second summed over threads (insensitive to
-// other processes competing for the cores; compare with the sgemm ceiling measured the
-// same way).
-void Print(Row& r) {
-  r.cpu_seconds = g_last_cpu_seconds;
-  r.gflops = r.flop / r.seconds / 1e9;
-  const double cpu_gflops = r.cpu_seconds > 0 ? r.flop / r.cpu_seconds / 1e9 : 0;
-  std::printf("%-28s %-30s %8.2f ms wall %8.2f ms cpu | GFLOP/s wall %5.1f (sgemm %5.1f) "
-              "per cpu-s %5.1f (sgemm %5.1f) %s\n",
-              r.op.c_str(), r.shape.c_str(), r.seconds * 1e3, r.cpu_seconds * 1e3, r.gflops,
-              r.ceiling_gflops, cpu_gflops, r.ceiling_cpu_gflops, r.ceiling_note.c_str());
-  std::fflush(stdout);
+// C[M, N] = A[M, K]·B[K, N] as the CPU kernels run it (args M, N, K, cpu_threads).
+void BM_Sgemm(State& state) {
+  const int64_t m = state.range(0), n = state.range(1), k = state.range(2);
+  const int threads = static_cast<int>(state.range(3));
+  auto ctx = Context::CreateCpu(threads);
+  std::vector<float> a(m * k, 0.5f), b(k * n, 0.25f), c(m * n, 0.0f);
+  bench::TimeLoop(state, *ctx, 2.0 * m * n * k, [&] {
+    cpu::Sgemm(threads, false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);
+  });
 }
 
-std::string Json(const std::vector<Row>& rows, double square_gflops, int threads, long rss_kb) {
-  std::ostringstream os;
-  os << "{\n  \"threads\": " << threads << ",\n  \"sgemm_1024_gflops\": " << square_gflops
-     << ",\n  \"peak_rss_mib\": " << rss_kb / 1024.0 << ",\n  \"rows\": [\n";
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const Row& r = rows[i];
-    os << "    {\"op\": \"" << r.op << "\", \"shape\": \"" << r.shape
-       << "\", \"seconds\": " << r.seconds << ", \"cpu_seconds\": " << r.cpu_seconds
-       << ", \"gflops\": " << r.gflops
-       << ", \"ceiling_gflops\": " << r.ceiling_gflops
-       << ", \"gflops_per_cpu_second\": " << (r.cpu_seconds > 0 ? r.flop / r.cpu_seconds / 1e9 : 0)
-       << ", \"ceiling_gflops_per_cpu_second\": " << r.ceiling_cpu_gflops << ", \"ceiling\": \"" << r.ceiling_note
-       << "\"}" << (i + 1 < rows.size() ? "," : "") << "\n";
-  }
-  os << "  ]\n}\n";
-  return os.str();
-}
-
-int Run() {
-  if (FLAGS_blas_threads > 0) openblas_set_num_threads(FLAGS_blas_threads);
-  auto ctx = Context::CreateCpu(FLAGS_threads);
-  std::mt19937 rng(1);
-  std::vector<Row> rows;
-  std::printf("CPU threads: %d (OpenBLAS: %d)\n", ctx->num_threads(), openblas_get_num_threads());
-  const double square = SgemmGflops(1024, 1024, 1024);
-  std::printf("sgemm 1024x1024x1024: %.1f GFLOP/s wall, %.1f per cpu-s\n\n", square,
-              g_last_cpu_gflops);
-
-  const int64_t B = 128, N = 128;
-  // Linear: the output layer [B·T, N]·[N, C] and an input projection [B·T, I]·[I, N].
-  for (auto [in, out] : std::vector<std::pair<int64_t, int64_t>>{{128, 38}, {130, 128}}) {
-    const int64_t m = B * 128;
-    Tensor x = RandomTensor(rng, {m, in}, 1.0f), w = RandomTensor(rng, {in, out}, 0.1f);
-    Tensor b = RandomTensor(rng, {out}, 0.1f), y({m, out}, DType::kFloat32);
-    Tensor dy = RandomTensor(rng, {m, out}, 1.0f), dx({m, in}, DType::kFloat32);
-    Tensor dw({in, out}, DType::kFloat32), db({out}, DType::kFloat32);
-    const double ceiling = SgemmGflops(m, out, in);
-    const double ceiling_cpu = g_last_cpu_gflops;
-    const std::string shape =
-        "[" + std::to_string(m) + "," + std::to_string(in) + "]x[" + std::to_string(in) + "," +
-        std::to_string(out) + "]";
-    Row f{"linear forward", shape};
-    f.seconds = BestSeconds([&] { LinearForward(*ctx, x, w, b, &y); });
-    f.flop = 2.0 * m * in * out;
-    f.ceiling_gflops = ceiling;
-    f.ceiling_cpu_gflops = ceiling_cpu;
-    f.ceiling_note = "sgemm same shape";
-    Print(f);
-    rows.push_back(f);
-    Row g{"linear backward", shape};
-    g.seconds = BestSeconds(
-        [&] { LinearBackward(*ctx, x, w, dy, &dx, &dw, &db, GradMode::kOverwrite); });
-    g.flop = 4.0 * m * in * out;
-    g.ceiling_gflops = ceiling;
-    g.ceiling_cpu_gflops = ceiling_cpu;
-    g.ceiling_note = "sgemm fwd shape";
-    Print(g);
-    rows.push_back(g);
-  }
-  std::printf("\n");
-
-  // LSTM layer: all sequences full length, plus one mixed-length batch.
-  const std::vector<int64_t> times = FLAGS_quick ? std::vector<int64_t>{128}
-                                                 : std::vector<int64_t>{128, 512};
-  const std::vector<int64_t> inputs = FLAGS_quick ? std::vector<int64_t>{38, 130}
-                                                  : std::vector<int64_t>{38, 121, 74, 130};
-  const double step_ceiling = SgemmGflops(B, 4 * N, N);
-  const double step_ceiling_cpu = g_last_cpu_gflops;
-  std::printf("per-step sgemm [%ld,%ld]x[%ld,%ld]: %.1f GFLOP/s wall, %.1f per cpu-s\n",
-              long(B), long(N), long(N), long(4 * N), step_ceiling, step_ceiling_cpu);
-  LstmLayerCache cache;
-  for (int64_t T : times) {
-    for (int64_t I : inputs) {
-      for (bool mixed : {false, true}) {
-        if (mixed && I != inputs.front()) continue;  // one mixed-length case per T
-        Tensor x = RandomTensor(rng, {B, T, I}, 1.0f);
-        Tensor kernel = RandomTensor(rng, {I + N, 4 * N}, 0.08f);
-        Tensor bias = RandomTensor(rng, {4 * N}, 0.1f);
-        Tensor lengths({B}, DType::kInt32);
-        std::uniform_int_distribution<int32_t> len_dist(static_cast<int32_t>(T / 4),
-                                                        static_cast<int32_t>(T));
-        for (int64_t b = 0; b < B; ++b)
-          lengths.data<int32_t>()[b] = mixed ? len_dist(rng) : static_cast<int32_t>(T);
-        int64_t valid = 0;
-        for (int64_t b = 0; b < B; ++b) valid += lengths.data<int32_t>()[b];
-        Tensor y({B, T, N}, DType::kFloat32), dy = RandomTensor(rng, {B, T, N}, 1.0f);
-        Tensor dx({B, T, I}, DType::kFloat32);
-        Tensor dk = Tensor::Zeros(kernel.shape(), DType::kFloat32);
-        Tensor db = Tensor::Zeros({4 * N}, DType::kFloat32);
-        // GEMM work per valid position: forward (I + N)·4N·2; backward twice that.
-        const double fwd_flop = 2.0 * valid * (I + N) * 4 * N;
-        const double big_ceiling = SgemmGflops(B * T, 4 * N, I);
-        const double big_ceiling_cpu = g_last_cpu_gflops;
-        char shape[96];
-        std::snprintf(shape, sizeof(shape), "B=%ld T=%ld I=%ld N=%ld%s", long(B), long(T),
-                      long(I), long(N), mixed ? " mixed len" : "");
-        char note[96];
-        std::snprintf(note, sizeof(note), "[x·W_x sgemm %.1f / %.1f per cpu-s]", big_ceiling,
-                      big_ceiling_cpu);
-        Row f{"lstm layer forward", shape};
-        f.seconds = BestSeconds(
-            [&] { LstmLayerForward(*ctx, x, lengths, kernel, bias, &y, &cache); });
-        f.flop = fwd_flop;
-        f.ceiling_gflops = step_ceiling;
-        f.ceiling_cpu_gflops = step_ceiling_cpu;
-        f.ceiling_note = note;
-        Print(f);
-        rows.push_back(f);
-        Row fb{"lstm layer forward+backward", shape};
-        fb.seconds = BestSeconds([&] {
-          LstmLayerForward(*ctx, x, lengths, kernel, bias, &y, &cache);
-          LstmLayerBackward(*ctx, x, lengths, kernel, bias, y, dy, cache, &dx, &dk, &db);
-        });
-        fb.flop = 3.0 * fwd_flop;
-        fb.ceiling_gflops = step_ceiling;
-        fb.ceiling_cpu_gflops = step_ceiling_cpu;
-        fb.ceiling_note = note;
-        Print(fb);
-        rows.push_back(fb);
-      }
+// Linear layer y = x·W + b (args M, in, out[, cpu_threads]).
+void BM_Linear(State& state, Target target, bool backward) {
+  bench::Guarded(state, [&] {
+    const int64_t m = state.range(0), in = state.range(1), out = state.range(2);
+    if (!target.cuda) target.threads = static_cast<int>(state.range(3));
+    Context& ctx = target.Get();
+    const Device dev = ctx.device();
+    std::mt19937 rng(7);
+    const Tensor x = RandomTensor(rng, {m, in}, 1.0f, dev), w = RandomTensor(rng, {in, out}, 0.1f, dev);
+    const Tensor b = RandomTensor(rng, {out}, 0.1f, dev), dy = RandomTensor(rng, {m, out}, 1.0f, dev);
+    Tensor y({m, out}, DType::kFloat32, dev), dx({m, in}, DType::kFloat32, dev);
+    Tensor dw({in, out}, DType::kFloat32, dev), db({out}, DType::kFloat32, dev);
+    const double fwd_flop = 2.0 * m * in * out;
+    if (!backward) {
+      bench::TimeLoop(state, ctx, fwd_flop, [&] { LinearForward(ctx, x, w, b, &y); });
+    } else {
+      // dx = dy·Wᵀ and dW = xᵀ·dy: two products of the forward's size (db is a column sum).
+      bench::TimeLoop(state, ctx, 2 * fwd_flop, [&] {
+        LinearBackward(ctx, x, w, dy, &dx, &dw, &db, GradMode::kOverwrite);
+      });
     }
-  }
-  std::printf("\n");
-  for (int64_t T : times) {
-    Tensor x = RandomTensor(rng, {B, T, N}, 1.0f), y({B, T, N}, DType::kFloat32);
+  });
+}
+
+// One LSTM layer over [B, T, I] (args T, I, mixed[, cpu_threads]).
+void BM_LstmLayer(State& state, Target target, bool backward) {
+  bench::Guarded(state, [&] {
+    const int64_t T = state.range(0), I = state.range(1), B = kBatch, N = kUnits;
+    const bool mixed = state.range(2) != 0;
+    if (!target.cuda) target.threads = static_cast<int>(state.range(3));
+    Context& ctx = target.Get();
+    const Device dev = ctx.device();
+    // Seeded by the case, so every device and thread count times the same lengths.
+    std::mt19937 rng(static_cast<uint32_t>(1000 * T + I));
+    const Tensor x = RandomTensor(rng, {B, T, I}, 1.0f, dev);
+    const Tensor kernel = RandomTensor(rng, {I + N, 4 * N}, 0.08f, dev);
+    const Tensor bias = RandomTensor(rng, {4 * N}, 0.1f, dev);
+    const Tensor dy = RandomTensor(rng, {B, T, N}, 1.0f, dev);
+    Tensor lengths({B}, DType::kInt32);
+    std::uniform_int_distribution<int32_t> len_dist(static_cast<int32_t>(T / 4),
+                                                    static_cast<int32_t>(T));
+    int64_t valid = 0;
+    for (int64_t b = 0; b < B; ++b) {
+      lengths.data<int32_t>()[b] = mixed ? len_dist(rng) : static_cast<int32_t>(T);
+      valid += lengths.data<int32_t>()[b];
+    }
+    Tensor y({B, T, N}, DType::kFloat32, dev), dx({B, T, I}, DType::kFloat32, dev);
+    Tensor dk = Tensor::Zeros(kernel.shape(), DType::kFloat32, dev);
+    Tensor db = Tensor::Zeros({4 * N}, DType::kFloat32, dev);
+    LstmLayerCache cache;
+    const double fwd_flop = 2.0 * static_cast<double>(valid) * (I + N) * 4 * N;
+    auto forward = [&] { LstmLayerForward(ctx, x, lengths, kernel, bias, &y, &cache); };
+    if (!backward) {
+      bench::TimeLoop(state, ctx, fwd_flop, forward);
+    } else {
+      // Backward: the recurrent and input-gradient products plus dW, twice the forward's.
+      bench::TimeLoop(state, ctx, 2 * fwd_flop, forward, [&] {
+        LstmLayerBackward(ctx, x, lengths, kernel, bias, y, dy, cache, &dx, &dk, &db);
+      });
+    }
+    state.SetItemsProcessed(valid * state.iterations());
+  });
+}
+
+// Output dropout, keep 0.5, over [B, T, N] (args T[, cpu_threads]).
+void BM_Dropout(State& state, Target target, bool backward) {
+  bench::Guarded(state, [&] {
+    const int64_t T = state.range(0);
+    if (!target.cuda) target.threads = static_cast<int>(state.range(1));
+    Context& ctx = target.Get();
+    std::mt19937 rng(3);
+    const Tensor x = RandomTensor(rng, {kBatch, T, kUnits}, 1.0f, ctx.device());
+    Tensor y({kBatch, T, kUnits}, DType::kFloat32, ctx.device());
     DropoutConfig config;
     config.keep_prob = 0.5;
     config.seed = 42;
-    Row r{"dropout forward", "B=128 T=" + std::to_string(T) + " N=128"};
-    r.seconds = BestSeconds([&] { DropoutForward(*ctx, x, config, &y); });
-    r.ceiling_note = std::to_string(static_cast<int64_t>(x.numel() / r.seconds / 1e6)) +
-                     " M elements/s";
-    Print(r);
-    rows.push_back(r);
-  }
+    if (!backward) {
+      bench::TimeLoop(state, ctx, 0, [&] { DropoutForward(ctx, x, config, &y); });
+    } else {
+      bench::TimeLoop(state, ctx, 0, [&] { DropoutBackward(ctx, x, config, &y); });
+    }
+    state.SetItemsProcessed(x.numel() * state.iterations());
+  });
+}
 
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  std::printf("\npeak RSS: %.1f MiB\n", usage.ru_maxrss / 1024.0);
-  std::ofstream out(FLAGS_out);
-  if (!out) {
-    std::fprintf(stderr, "cannot write %s\n", FLAGS_out.c_str());
-    return 1;
+void RegisterAll(const std::string& threads_flag, const std::string& time_steps_flag,
+                 const std::string& inputs_flag) {
+  const std::vector<int> threads = bench::ResolvedThreadCounts(threads_flag);
+  const std::vector<int64_t> times = bench::ParseIntList("time_steps", time_steps_flag);
+  const std::vector<int64_t> inputs = bench::ParseIntList("inputs", inputs_flag);
+  const bool have_cuda = bench::CudaBenchmarksAvailable("lstm_bench");
+  const int64_t B = kBatch, N = kUnits;
+
+  // Ceiling products: square 1024, the per-step recurrent product [B, N]x[N, 4N], the
+  // linear shapes and each LSTM case's input product [B·T, I]x[I, 4N].
+  std::set<std::tuple<int64_t, int64_t, int64_t>> shapes{
+      {1024, 1024, 1024}, {B, 4 * N, N}, {kLinearRows, 38, 128}, {kLinearRows, 128, 130}};
+  for (int64_t T : times)
+    for (int64_t I : inputs) shapes.insert({B * T, 4 * N, I});
+  auto* sgemm = bench::Configure(benchmark::RegisterBenchmark("sgemm/cpu", BM_Sgemm))
+                    ->ArgNames({"M", "N", "K", "cpu_threads"});
+  for (const auto& [m, n, k] : shapes)
+    for (int t : threads) sgemm->Args({m, n, k, t});
+
+  for (bool backward : {false, true}) {
+    const std::string dir = backward ? "backward" : "forward";
+    for (bool cuda : {false, true}) {
+      if (cuda && !have_cuda) continue;
+      const std::string dev = cuda ? "/cuda:0" : "/cpu";
+      const std::vector<int> thread_args = cuda ? std::vector<int>{-1} : threads;
+      auto with_threads = [&](benchmark::internal::Benchmark* b, std::vector<int64_t> args) {
+        for (int t : thread_args) {
+          std::vector<int64_t> a = args;
+          if (t >= 0) a.push_back(t);
+          b->Args(a);
+        }
+      };
+      auto names = [&](std::vector<std::string> n) {
+        if (!cuda) n.push_back("cpu_threads");
+        return n;
+      };
+      auto* linear = bench::Configure(benchmark::RegisterBenchmark(
+          ("linear_" + dir + dev).c_str(),
+          [=](State& s) { BM_Linear(s, Target{cuda, 0, nullptr}, backward); }));
+      linear->ArgNames(names({"M", "in", "out"}));
+      with_threads(linear, {kLinearRows, 128, 38});
+      with_threads(linear, {kLinearRows, 130, 128});
+
+      auto* lstm = bench::Configure(benchmark::RegisterBenchmark(
+          ("lstm_layer_" + dir + dev).c_str(),
+          [=](State& s) { BM_LstmLayer(s, Target{cuda, 0, nullptr}, backward); }));
+      lstm->ArgNames(names({"T", "I", "mixed"}));
+      for (int64_t T : times) {
+        for (int64_t I : inputs) with_threads(lstm, {T, I, 0});
+        with_threads(lstm, {T, inputs.front(), 1});  // one mixed-length case per T
+      }
+
+      auto* dropout = bench::Configure(benchmark::RegisterBenchmark(
+          ("dropout_" + dir + dev).c_str(),
+          [=](State& s) { BM_Dropout(s, Target{cuda, 0, nullptr}, backward); }));
+      dropout->ArgNames(names({"T"}));
+      for (int64_t T : times) with_threads(dropout, {T});
+    }
   }
-  out << Json(rows, square, ctx->num_threads(), usage.ru_maxrss);
-  std::printf("numbers written to %s\n", FLAGS_out.c_str());
-  return 0;
+  benchmark::AddCustomContext("sizes", "B=128 N=128; linear M=16384");
 }
 
 }  // namespace
 }  // namespace melody
 
 int main(int argc, char** argv) {
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
-  return melody::Run();
+  std::string threads = "0", time_steps = "128,512", inputs = "38,121,74,130";
+  return melody::bench::BenchmarkMain(
+      argc, argv,
+      {{"threads", &threads, "CPU thread counts to time, comma-separated (0 = all cores)"},
+       {"time_steps", &time_steps, "LSTM and dropout sequence lengths T, comma-separated"},
+       {"inputs", &inputs, "LSTM input widths I, comma-separated (the first also gets a mixed-length case)"}},
+      "bench/results/lstm.json", [&] { melody::RegisterAll(threads, time_steps, inputs); });
 }

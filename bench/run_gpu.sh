@@ -6,7 +6,8 @@
 #   bench/run_gpu.sh            # everything goes to ${OUT:-out/gpu}
 #
 # Written there: system.txt (nvidia-smi, nvcc, cuDNN, CPU), configure.log, build.log,
-# ctest.log, one <bench>.log and <bench>.json per benchmark, summary.txt.
+# ctest.log, one <bench>.log and <bench>.json per benchmark (attention_bench.json and
+# lstm_bench.json in Google Benchmark's JSON format), summary.txt.
 # Exit status: non-zero if the build fails, no GPU is visible, any test fails, or a
 # benchmark fails (benchmarks still run after failed tests, for diagnosis).
 # Environment: OUT, BUILD_DIR (default build-gpu), JOBS (default nproc), SKIP_TESTS=1,
@@ -82,8 +83,10 @@ else
 fi
 
 # ---- benchmarks with a CUDA path ----
-# attention_bench times the CPU and, when a GPU is present, cuda:0; model_bench takes
-# --device=cuda. Each writes its JSON (--out) and prints a table (kept in <name>.log).
+# attention_bench and lstm_bench (Google Benchmark) time each op on the CPU and, when a
+# GPU is present, on cuda:0; they write Google Benchmark's JSON (--benchmark_out), and a
+# benchmark that reported an error there (e.g. "no CUDA device: ...") fails the run.
+# model_bench takes --device=cuda. Each prints a table (kept in <name>.log).
 BENCH_STATUS=0
 run_bench_at() {
   local name="$1" bin="$2"; shift 2
@@ -96,14 +99,40 @@ run_bench_at() {
   cat "${OUT_DIR}/${name}.log"
 }
 find_bin() { find "${BUILD_DIR}" -type f -name "$1" -perm -u+x | head -1; }
+# Lists the benchmarks of a Google Benchmark JSON report that reported an error; non-zero
+# if there is one (or the report is missing).
+gbench_errors() {
+  python3 - "$1" <<'PY'
+import json, sys
+try:
+    report = json.load(open(sys.argv[1]))
+except (OSError, ValueError) as e:
+    print("cannot read %s: %s" % (sys.argv[1], e)); sys.exit(1)
+bad = [b for b in report.get("benchmarks", []) if b.get("error_occurred")]
+for b in bad:
+    print("%s: %s" % (b["name"], b.get("error_message", "")))
+sys.exit(1 if bad else 0)
+PY
+}
+run_gbench_at() {
+  local name="$1" bin="$2"; shift 2
+  run_bench_at "${name}" "${bin}" --benchmark_out="${OUT_DIR}/${name}.json" \
+    --benchmark_out_format=json "$@"
+  if ! gbench_errors "${OUT_DIR}/${name}.json" > "${OUT_DIR}/${name}.errors" 2>&1; then
+    note "bench ${name}: FAILED, benchmarks with errors:"; note "$(cat "${OUT_DIR}/${name}.errors")"
+    BENCH_STATUS=1
+  fi
+}
 ATTN_BIN=$(find_bin attention_bench)
+LSTM_BIN=$(find_bin lstm_bench)
 MODEL_BIN=$(find_bin model_bench)
 if [ "${SKIP_BENCH:-0}" = 1 ]; then
   note "benchmarks skipped (SKIP_BENCH=1)"
-elif [ -z "${ATTN_BIN}" ] || [ -z "${MODEL_BIN}" ]; then
-  note "bench: FAILED (attention_bench or model_bench not built)"; BENCH_STATUS=1
+elif [ -z "${ATTN_BIN}" ] || [ -z "${LSTM_BIN}" ] || [ -z "${MODEL_BIN}" ]; then
+  note "bench: FAILED (attention_bench, lstm_bench or model_bench not built)"; BENCH_STATUS=1
 else
-  run_bench_at attention_bench "${ATTN_BIN}" --out="${OUT_DIR}/attention_bench.json"
+  run_gbench_at attention_bench "${ATTN_BIN}"
+  run_gbench_at lstm_bench "${LSTM_BIN}"
   run_bench_at model_bench_cuda "${MODEL_BIN}" --device=cuda --out="${OUT_DIR}/model_bench_cuda.json"
   # Whole training steps (input thread, clipping, Adam) on the GPU, Nottingham per config.
   TRAIN_BIN=$(find_bin train_bench)
