@@ -124,6 +124,53 @@ AttentionLayerSizes CheckAttentionLayerArgs(const char* op, const Tensor& inputs
                                             int attn_length,
                                             const AttentionLayerState* initial, DType dtype,
                                             Device device);
+
+// Step t's slices of the saved activations (AttentionLayerActivations' layouts), written
+// once for the forward and backward of the CPU and CUDA paths (on CUDA these are device
+// pointers; only offsets are computed here). F is float for the forward, which writes
+// them, and const float for the backward.
+template <typename F>
+struct AttentionLayerStep {
+  F* a_prev;  // attns[t]                         [B, N]
+  F* a_t;     // attns[t + 1]
+  F* c_prev;  // state[t]: c, then h              [B, N] each
+  F* h_prev;
+  F* c_t;     // state[t + 1]
+  F* h_t;
+  F* x_proj;  // x' of step t: [B, I], rows T·I apart in x_proj
+  F* gates;   // gates[t]                         [B, 4N]
+  F* y;       // y[t]                             [B, N]
+  F* alpha;   // alpha[t]                         [B, Lw]
+  F* out;     // history entry Lw + t (out_t):    [B, N], rows (Lw + T)·N apart
+  F* key;     // its key projection, same layout
+};
+
+template <typename F, typename Activations>
+AttentionLayerStep<F> AttentionLayerStepOf(Activations& act, int64_t t) {
+  const int64_t B = act.batch, I = act.input_size, N = act.num_units, Lw = act.attn_length;
+  AttentionLayerStep<F> s;
+  s.a_prev = act.attns.template data<float>() + t * B * N;
+  s.a_t = s.a_prev + B * N;
+  s.c_prev = act.state.template data<float>() + 2 * t * B * N;
+  s.h_prev = s.c_prev + B * N;
+  s.c_t = s.c_prev + 2 * B * N;
+  s.h_t = s.c_t + B * N;
+  s.x_proj = act.x_proj.template data<float>() + t * I;
+  s.gates = act.gates.template data<float>() + t * B * 4 * N;
+  s.y = act.y.template data<float>() + t * B * N;
+  s.alpha = act.alpha.template data<float>() + t * B * Lw;
+  s.out = act.history_values.template data<float>() + (Lw + t) * N;
+  s.key = act.history_keys.template data<float>() + (Lw + t) * N;
+  return s;
+}
+inline AttentionLayerStep<float> AttentionLayerStepAt(AttentionLayerActivations& act,
+                                                      int64_t t) {
+  return AttentionLayerStepOf<float>(act, t);
+}
+inline AttentionLayerStep<const float> AttentionLayerStepAt(
+    const AttentionLayerActivations& act, int64_t t) {
+  return AttentionLayerStepOf<const float>(act, t);
+}
 }  // namespace internal
 
 // The twins the dispatcher (kernels/attention_layer.cc) calls once it has validated the

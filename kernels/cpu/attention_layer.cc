@@ -34,6 +34,17 @@ struct Dims {
   int64_t B, T, I, N, Lw, H;  // H = Lw + T history entries per sequence
 };
 
+// The history as the attention read's ring: Lw + T slots of N values and N keys per
+// sequence; the caller sets head = t for step t's window.
+RingGeometry HistoryRing(const Dims& d) {
+  RingGeometry g;
+  g.C = d.H;
+  g.A = d.N;
+  g.V = d.N;
+  g.Lw = d.Lw;
+  return g;
+}
+
 Dims DimsOf(const AttentionLayerActivations& act) {
   return {act.batch, act.time, act.input_size, act.num_units, act.attn_length,
           act.attn_length + act.time};
@@ -53,11 +64,8 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
   const float* k_out = w.output_kernel.data<float>();
   const float* attn_w = w.attn_w.data<float>();
   float* x_proj = act.x_proj.data<float>();
-  float* gates = act.gates.data<float>();
   float* state = act.state.data<float>();
   float* attns = act.attns.data<float>();
-  float* y = act.y.data<float>();
-  float* alpha = act.alpha.data<float>();
   float* hv = act.history_values.data<float>();
   float* hk = act.history_keys.data<float>();
   float* out = outputs->data<float>();
@@ -87,56 +95,42 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
   Sgemm(ctx.num_threads(), false, false, B * T, I, I, 1.0f, inputs.data<float>(), I, k_in, I, 1.0f, x_proj, I);
   outputs->SetZero();
 
-  RingGeometry g;
-  g.C = H;
-  g.A = N;
-  g.V = N;
-  g.Lw = Lw;
+  RingGeometry g = HistoryRing(d);
   for (int64_t t = 0; t < act.steps; ++t) {
-    const float* a_prev = attns + t * B * N;
-    float* a_t = attns + (t + 1) * B * N;
-    const float* c_prev = state + 2 * t * B * N;
-    const float* h_prev = c_prev + B * N;
-    float* c_t = state + 2 * (t + 1) * B * N;
-    float* h_t = c_t + B * N;
-    float* xp_t = x_proj + t * I;  // rows T·I apart
-    float* z_t = gates + t * B * 4 * N;
-    float* y_t = y + t * B * N;
+    const auto s = internal::AttentionLayerStepAt(act, t);
     // x' += a_prev · K_in[I:], then z = x' · W[0:I] + h_prev · W[I:] (+ bias in the gates).
-    Sgemm(ctx.num_threads(), false, false, B, I, N, 1.0f, a_prev, N, k_in + I * I, I, 1.0f, xp_t, T * I);
-    Sgemm(ctx.num_threads(), false, false, B, 4 * N, I, 1.0f, xp_t, T * I, k_lstm, 4 * N, 0.0f, z_t, 4 * N);
-    Sgemm(ctx.num_threads(), false, false, B, 4 * N, N, 1.0f, h_prev, N, k_lstm + I * 4 * N, 4 * N, 1.0f, z_t,
+    Sgemm(ctx.num_threads(), false, false, B, I, N, 1.0f, s.a_prev, N, k_in + I * I, I, 1.0f, s.x_proj, T * I);
+    Sgemm(ctx.num_threads(), false, false, B, 4 * N, I, 1.0f, s.x_proj, T * I, k_lstm, 4 * N, 0.0f, s.gates, 4 * N);
+    Sgemm(ctx.num_threads(), false, false, B, 4 * N, N, 1.0f, s.h_prev, N, k_lstm + I * 4 * N, 4 * N, 1.0f, s.gates,
           4 * N);
     ParallelFor(ctx.num_threads(), B, kRowsPerChunk, [&](int64_t r0, int64_t r1) {
-      LstmGatesForwardRows(r0, r1, N, z_t, 4 * N, w.lstm_bias.data<float>(), c_prev, N, c_t, N,
-                           h_t, N);
+      LstmGatesForwardRows(r0, r1, N, s.gates, 4 * N, w.lstm_bias.data<float>(), s.c_prev, N, s.c_t, N,
+                           s.h_t, N);
     });
     // Query projection of [c ; h] and the read over entries t .. t+Lw-1 of the history.
-    BroadcastRows(B, N, w.query_bias.data<float>(), y_t, N);
-    Sgemm(ctx.num_threads(), false, false, B, N, N, 1.0f, c_t, N, w.query_kernel.data<float>(), N, 1.0f, y_t, N);
-    Sgemm(ctx.num_threads(), false, false, B, N, N, 1.0f, h_t, N, w.query_kernel.data<float>() + N * N, N, 1.0f,
-          y_t, N);
+    BroadcastRows(B, N, w.query_bias.data<float>(), s.y, N);
+    Sgemm(ctx.num_threads(), false, false, B, N, N, 1.0f, s.c_t, N, w.query_kernel.data<float>(), N, 1.0f, s.y, N);
+    Sgemm(ctx.num_threads(), false, false, B, N, N, 1.0f, s.h_t, N, w.query_kernel.data<float>() + N * N, N, 1.0f,
+          s.y, N);
     g.head = t;
     ParallelFor(ctx.num_threads(), B, 1, [&](int64_t b0, int64_t b1) {
-      AttentionReadRows(g, y_t, w.attn_v.data<float>(), hv, hk, alpha + t * B * Lw, a_t, b0, b1);
+      AttentionReadRows(g, s.y, w.attn_v.data<float>(), hv, hk, s.alpha, s.a_t, b0, b1);
     });
     // out_t = [h ; a_t] · K_out + b_out, written as history entry Lw + t, and its key.
-    float* out_t = hv + (Lw + t) * N;  // rows H·N apart
-    float* key_t = hk + (Lw + t) * N;
-    BroadcastRows(B, N, w.output_bias.data<float>(), out_t, H * N);
-    Sgemm(ctx.num_threads(), false, false, B, N, N, 1.0f, h_t, N, k_out, N, 1.0f, out_t, H * N);
-    Sgemm(ctx.num_threads(), false, false, B, N, N, 1.0f, a_t, N, k_out + N * N, N, 1.0f, out_t, H * N);
-    Sgemm(ctx.num_threads(), false, false, B, N, N, 1.0f, out_t, H * N, attn_w, N, 0.0f, key_t, H * N);
+    BroadcastRows(B, N, w.output_bias.data<float>(), s.out, H * N);
+    Sgemm(ctx.num_threads(), false, false, B, N, N, 1.0f, s.h_t, N, k_out, N, 1.0f, s.out, H * N);
+    Sgemm(ctx.num_threads(), false, false, B, N, N, 1.0f, s.a_t, N, k_out + N * N, N, 1.0f, s.out, H * N);
+    Sgemm(ctx.num_threads(), false, false, B, N, N, 1.0f, s.out, H * N, attn_w, N, 0.0f, s.key, H * N);
     // Finished sequences carry their state and output zero (dynamic_rnn).
     for (int64_t b = 0; b < B; ++b) {
       if (t < len[b]) {
-        std::memcpy(out + (b * T + t) * N, out_t + b * H * N, N * 4);
+        std::memcpy(out + (b * T + t) * N, s.out + b * H * N, N * 4);
       } else {
-        std::memcpy(c_t + b * N, c_prev + b * N, N * 4);
-        std::memcpy(h_t + b * N, h_prev + b * N, N * 4);
-        std::memcpy(a_t + b * N, a_prev + b * N, N * 4);
-        std::memset(out_t + b * H * N, 0, N * 4);
-        std::memset(key_t + b * H * N, 0, N * 4);
+        std::memcpy(s.c_t + b * N, s.c_prev + b * N, N * 4);
+        std::memcpy(s.h_t + b * N, s.h_prev + b * N, N * 4);
+        std::memcpy(s.a_t + b * N, s.a_prev + b * N, N * 4);
+        std::memset(s.out + b * H * N, 0, N * 4);
+        std::memset(s.key + b * H * N, 0, N * 4);
       }
     }
   }
@@ -166,10 +160,6 @@ void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
   const float* k_out = w.output_kernel.data<float>();
   const float* k_q = w.query_kernel.data<float>();
   const float* attn_w = w.attn_w.data<float>();
-  const float* x_proj = act.x_proj.data<float>();
-  const float* gates = act.gates.data<float>();
-  const float* state = act.state.data<float>();
-  const float* attns = act.attns.data<float>();
   const float* hv = act.history_values.data<float>();
   const float* hk = act.history_keys.data<float>();
   const float* d_out_all = d_outputs.data<float>();
@@ -186,20 +176,9 @@ void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
   std::vector<float> dv_rows(B * N, 0.0f);      // per-sequence d attn_v
   std::vector<float> d_out(B * N), d_ctx(B * N), dy(B * N), dz(B * 4 * N);
 
-  RingGeometry g;
-  g.C = H;
-  g.A = N;
-  g.V = N;
-  g.Lw = Lw;
+  RingGeometry g = HistoryRing(d);
   for (int64_t t = act.steps - 1; t >= 0; --t) {
-    const float* a_prev = attns + t * B * N;
-    const float* a_t = attns + (t + 1) * B * N;
-    const float* c_prev = state + 2 * t * B * N;
-    const float* h_prev = c_prev + B * N;
-    const float* c_t = state + 2 * (t + 1) * B * N;
-    const float* h_t = c_t + B * N;
-    const float* xp_t = x_proj + t * I;
-    const float* gates_t = gates + t * B * 4 * N;
+    const auto s = internal::AttentionLayerStepAt(act, t);
     // Total gradient of out_t: from the caller (valid positions only) and from its uses
     // as a window value and, through its key, as a window key by later steps.
     for (int64_t b = 0; b < B; ++b) {
@@ -210,8 +189,8 @@ void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
     Sgemm(ctx.num_threads(), false, true, B, N, N, 1.0f, d_hk.data() + (Lw + t) * N, H * N, attn_w, N, 1.0f,
           d_out.data(), N);
     // out_t = h · K_out[0:N] + a_t · K_out[N:] + b_out.
-    Sgemm(ctx.num_threads(), true, false, N, N, B, 1.0f, h_t, N, d_out.data(), N, 1.0f, g_k_out, N);
-    Sgemm(ctx.num_threads(), true, false, N, N, B, 1.0f, a_t, N, d_out.data(), N, 1.0f, g_k_out + N * N, N);
+    Sgemm(ctx.num_threads(), true, false, N, N, B, 1.0f, s.h_t, N, d_out.data(), N, 1.0f, g_k_out, N);
+    Sgemm(ctx.num_threads(), true, false, N, N, B, 1.0f, s.a_t, N, d_out.data(), N, 1.0f, g_k_out + N * N, N);
     SumRowsAccumulate(B, N, d_out.data(), N, grads->output_bias.data<float>());
     Sgemm(ctx.num_threads(), false, true, B, N, N, 1.0f, d_out.data(), N, k_out, N, 1.0f, d_h.data(), N);
     std::memcpy(d_ctx.data(), d_a.data(), B * N * 4);
@@ -219,31 +198,31 @@ void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
     // The attention read of step t (window = history entries t .. t+Lw-1).
     g.head = t;
     ParallelFor(ctx.num_threads(), B, 1, [&](int64_t b0, int64_t b1) {
-      AttentionReadBackwardRows(g, act.y.data<float>() + t * B * N, w.attn_v.data<float>(), hv,
-                                hk, act.alpha.data<float>() + t * B * Lw, d_ctx.data(),
+      AttentionReadBackwardRows(g, s.y, w.attn_v.data<float>(), hv,
+                                hk, s.alpha, d_ctx.data(),
                                 dy.data(), dv_rows.data(), d_hv.data(), d_hk.data(), b0, b1);
     });
     // y = c · K_q[0:N] + h · K_q[N:] + b_q: dc, dh add onto the carried state gradient.
     SumRowsAccumulate(B, N, dy.data(), N, grads->query_bias.data<float>());
-    Sgemm(ctx.num_threads(), true, false, N, N, B, 1.0f, c_t, N, dy.data(), N, 1.0f, g_k_q, N);
-    Sgemm(ctx.num_threads(), true, false, N, N, B, 1.0f, h_t, N, dy.data(), N, 1.0f, g_k_q + N * N, N);
+    Sgemm(ctx.num_threads(), true, false, N, N, B, 1.0f, s.c_t, N, dy.data(), N, 1.0f, g_k_q, N);
+    Sgemm(ctx.num_threads(), true, false, N, N, B, 1.0f, s.h_t, N, dy.data(), N, 1.0f, g_k_q + N * N, N);
     Sgemm(ctx.num_threads(), false, true, B, N, N, 1.0f, dy.data(), N, k_q, N, 1.0f, d_c.data(), N);
     Sgemm(ctx.num_threads(), false, true, B, N, N, 1.0f, dy.data(), N, k_q + N * N, N, 1.0f, d_h.data(), N);
     // LSTM gates; dc_prev is written over dc in place.
     ParallelFor(ctx.num_threads(), B, kRowsPerChunk, [&](int64_t r0, int64_t r1) {
-      LstmGatesBackwardRows(r0, r1, N, gates_t, 4 * N, c_prev, N, c_t, N, d_h.data(), N,
+      LstmGatesBackwardRows(r0, r1, N, s.gates, 4 * N, s.c_prev, N, s.c_t, N, d_h.data(), N,
                             d_c.data(), N, dz.data(), 4 * N, d_c.data(), N);
     });
     SumRowsAccumulate(B, 4 * N, dz.data(), 4 * N, grads->lstm_bias.data<float>());
-    Sgemm(ctx.num_threads(), true, false, I, 4 * N, B, 1.0f, xp_t, T * I, dz.data(), 4 * N, 1.0f, g_k_lstm, 4 * N);
-    Sgemm(ctx.num_threads(), true, false, N, 4 * N, B, 1.0f, h_prev, N, dz.data(), 4 * N, 1.0f,
+    Sgemm(ctx.num_threads(), true, false, I, 4 * N, B, 1.0f, s.x_proj, T * I, dz.data(), 4 * N, 1.0f, g_k_lstm, 4 * N);
+    Sgemm(ctx.num_threads(), true, false, N, 4 * N, B, 1.0f, s.h_prev, N, dz.data(), 4 * N, 1.0f,
           g_k_lstm + I * 4 * N, 4 * N);
     Sgemm(ctx.num_threads(), false, true, B, N, 4 * N, 1.0f, dz.data(), 4 * N, k_lstm + I * 4 * N, 4 * N, 0.0f,
           d_h.data(), N);
     float* dxp_t = d_xp.data() + t * I;
     Sgemm(ctx.num_threads(), false, true, B, I, 4 * N, 1.0f, dz.data(), 4 * N, k_lstm, 4 * N, 0.0f, dxp_t, T * I);
     // x' = x · K_in[0:I] + a_prev · K_in[I:] + b_in: the a side now, the x side after the loop.
-    Sgemm(ctx.num_threads(), true, false, N, I, B, 1.0f, a_prev, N, dxp_t, T * I, 1.0f, g_k_in + I * I, I);
+    Sgemm(ctx.num_threads(), true, false, N, I, B, 1.0f, s.a_prev, N, dxp_t, T * I, 1.0f, g_k_in + I * I, I);
     Sgemm(ctx.num_threads(), false, true, B, N, I, 1.0f, dxp_t, T * I, k_in + I * I, I, 0.0f, d_a.data(), N);
   }
   // x side of the input projection over all steps at once.

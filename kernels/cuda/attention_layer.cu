@@ -97,11 +97,8 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
   const float* k_q = w.query_kernel.data<float>();
   const float* attn_w = w.attn_w.data<float>();
   float* x_proj = act.x_proj.data<float>();
-  float* gates = act.gates.data<float>();
   float* state = act.state.data<float>();
   float* attns = act.attns.data<float>();
-  float* y = act.y.data<float>();
-  float* alpha = act.alpha.data<float>();
   float* hv = act.history_values.data<float>();
   float* hk = act.history_keys.data<float>();
   float* out = outputs->data<float>();
@@ -133,39 +130,29 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
                 x_proj, I);
 
   for (int64_t t = 0; t < act.steps; ++t) {
-    const float* a_prev = attns + t * B * N;
-    float* a_t = attns + (t + 1) * B * N;
-    const float* c_prev = state + 2 * t * B * N;
-    const float* h_prev = c_prev + B * N;
-    float* c_t = state + 2 * (t + 1) * B * N;
-    float* h_t = c_t + B * N;
-    float* xp_t = x_proj + t * I;
-    float* z_t = gates + t * B * 4 * N;
-    float* y_t = y + t * B * N;
-    SgemmRowMajor(blas, false, false, B, I, N, 1.0f, a_prev, N, k_in + I * I, I, 1.0f, xp_t,
+    const auto s = internal::AttentionLayerStepAt(act, t);
+    SgemmRowMajor(blas, false, false, B, I, N, 1.0f, s.a_prev, N, k_in + I * I, I, 1.0f, s.x_proj,
                   T * I);
-    SgemmRowMajor(blas, false, false, B, 4 * N, I, 1.0f, xp_t, T * I, k_lstm, 4 * N, 0.0f, z_t,
+    SgemmRowMajor(blas, false, false, B, 4 * N, I, 1.0f, s.x_proj, T * I, k_lstm, 4 * N, 0.0f, s.gates,
                   4 * N);
-    SgemmRowMajor(blas, false, false, B, 4 * N, N, 1.0f, h_prev, N, k_lstm + I * 4 * N, 4 * N,
-                  1.0f, z_t, 4 * N);
-    LaunchLstmGatesForward(stream, B, N, z_t, w.lstm_bias.data<float>(), c_prev, z_t, c_t, h_t);
-    BroadcastRows(stream, w.query_bias.data<float>(), B, N, y_t);
-    SgemmRowMajor(blas, false, false, B, N, N, 1.0f, c_t, N, k_q, N, 1.0f, y_t, N);
-    SgemmRowMajor(blas, false, false, B, N, N, 1.0f, h_t, N, k_q + N * N, N, 1.0f, y_t, N);
-    LaunchAttentionReadForward(stream, B, H, N, N, Lw, t, y_t, w.attn_v.data<float>(), hv, hk,
-                               alpha + t * B * Lw, a_t);
-    float* out_t = hv + (Lw + t) * N;
-    float* key_t = hk + (Lw + t) * N;
+    SgemmRowMajor(blas, false, false, B, 4 * N, N, 1.0f, s.h_prev, N, k_lstm + I * 4 * N, 4 * N,
+                  1.0f, s.gates, 4 * N);
+    LaunchLstmGatesForward(stream, B, N, s.gates, w.lstm_bias.data<float>(), s.c_prev, s.gates, s.c_t, s.h_t);
+    BroadcastRows(stream, w.query_bias.data<float>(), B, N, s.y);
+    SgemmRowMajor(blas, false, false, B, N, N, 1.0f, s.c_t, N, k_q, N, 1.0f, s.y, N);
+    SgemmRowMajor(blas, false, false, B, N, N, 1.0f, s.h_t, N, k_q + N * N, N, 1.0f, s.y, N);
+    LaunchAttentionReadForward(stream, B, H, N, N, Lw, t, s.y, w.attn_v.data<float>(), hv, hk,
+                               s.alpha, s.a_t);
     BroadcastStridedKernel<<<GridFor(B * N), kBlockThreads, 0, stream>>>(
-        B, N, w.output_bias.data<float>(), out_t, H * N);
+        B, N, w.output_bias.data<float>(), s.out, H * N);
     MELODY_CUDA_LAUNCH_CHECK();
-    SgemmRowMajor(blas, false, false, B, N, N, 1.0f, h_t, N, k_out, N, 1.0f, out_t, H * N);
-    SgemmRowMajor(blas, false, false, B, N, N, 1.0f, a_t, N, k_out + N * N, N, 1.0f, out_t,
+    SgemmRowMajor(blas, false, false, B, N, N, 1.0f, s.h_t, N, k_out, N, 1.0f, s.out, H * N);
+    SgemmRowMajor(blas, false, false, B, N, N, 1.0f, s.a_t, N, k_out + N * N, N, 1.0f, s.out,
                   H * N);
-    SgemmRowMajor(blas, false, false, B, N, N, 1.0f, out_t, H * N, attn_w, N, 0.0f, key_t,
+    SgemmRowMajor(blas, false, false, B, N, N, 1.0f, s.out, H * N, attn_w, N, 0.0f, s.key,
                   H * N);
     MaskStepKernel<<<GridFor(B * N), kBlockThreads, 0, stream>>>(
-        B, N, T, H, Lw, t, len, c_prev, h_prev, a_prev, c_t, h_t, a_t, hv, hk, out);
+        B, N, T, H, Lw, t, len, s.c_prev, s.h_prev, s.a_prev, s.c_t, s.h_t, s.a_t, hv, hk, out);
     MELODY_CUDA_LAUNCH_CHECK();
   }
   if (final_state) {
@@ -199,10 +186,6 @@ void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
   const float* k_out = w.output_kernel.data<float>();
   const float* k_q = w.query_kernel.data<float>();
   const float* attn_w = w.attn_w.data<float>();
-  const float* x_proj = act.x_proj.data<float>();
-  const float* gates = act.gates.data<float>();
-  const float* state = act.state.data<float>();
-  const float* attns = act.attns.data<float>();
   const float* hv = act.history_values.data<float>();
   const float* hk = act.history_keys.data<float>();
   float* g_k_in = grads->input_kernel.data<float>();
@@ -230,46 +213,39 @@ void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
   float* dz = dz_t.data<float>();
 
   for (int64_t t = act.steps - 1; t >= 0; --t) {
-    const float* a_prev = attns + t * B * N;
-    const float* a_t = attns + (t + 1) * B * N;
-    const float* c_prev = state + 2 * t * B * N;
-    const float* h_prev = c_prev + B * N;
-    const float* c_t = state + 2 * (t + 1) * B * N;
-    const float* h_t = c_t + B * N;
-    const float* xp_t = x_proj + t * I;
-    const float* gates_t = gates + t * B * 4 * N;
+    const auto s = internal::AttentionLayerStepAt(act, t);
     OutputGradKernel<<<GridFor(B * N), kBlockThreads, 0, stream>>>(
         B, N, T, H, Lw, t, len, d_outputs.data<float>(), d_hv, d_out);
     MELODY_CUDA_LAUNCH_CHECK();
     SgemmRowMajor(blas, false, true, B, N, N, 1.0f, d_hk + (Lw + t) * N, H * N, attn_w, N, 1.0f,
                   d_out, N);
-    SgemmRowMajor(blas, true, false, N, N, B, 1.0f, h_t, N, d_out, N, 1.0f, g_k_out, N);
-    SgemmRowMajor(blas, true, false, N, N, B, 1.0f, a_t, N, d_out, N, 1.0f, g_k_out + N * N, N);
+    SgemmRowMajor(blas, true, false, N, N, B, 1.0f, s.h_t, N, d_out, N, 1.0f, g_k_out, N);
+    SgemmRowMajor(blas, true, false, N, N, B, 1.0f, s.a_t, N, d_out, N, 1.0f, g_k_out + N * N, N);
     ColumnSums(stream, d_out, B, N, grads->output_bias.data<float>(), true);
     SgemmRowMajor(blas, false, true, B, N, N, 1.0f, d_out, N, k_out, N, 1.0f, d_h, N);
     CopyAsync(ctx, d_ctx, d_a, B * N);
     SgemmRowMajor(blas, false, true, B, N, N, 1.0f, d_out, N, k_out + N * N, N, 1.0f, d_ctx, N);
-    LaunchAttentionReadBackward(stream, B, H, N, N, Lw, t, act.y.data<float>() + t * B * N,
+    LaunchAttentionReadBackward(stream, B, H, N, N, Lw, t, s.y,
                                 w.attn_v.data<float>(), hv, hk,
-                                act.alpha.data<float>() + t * B * Lw, d_ctx, dy, dv_rows, d_hv,
+                                s.alpha, d_ctx, dy, dv_rows, d_hv,
                                 d_hk);
     ColumnSums(stream, dy, B, N, grads->query_bias.data<float>(), true);
-    SgemmRowMajor(blas, true, false, N, N, B, 1.0f, c_t, N, dy, N, 1.0f, g_k_q, N);
-    SgemmRowMajor(blas, true, false, N, N, B, 1.0f, h_t, N, dy, N, 1.0f, g_k_q + N * N, N);
+    SgemmRowMajor(blas, true, false, N, N, B, 1.0f, s.c_t, N, dy, N, 1.0f, g_k_q, N);
+    SgemmRowMajor(blas, true, false, N, N, B, 1.0f, s.h_t, N, dy, N, 1.0f, g_k_q + N * N, N);
     SgemmRowMajor(blas, false, true, B, N, N, 1.0f, dy, N, k_q, N, 1.0f, d_c, N);
     SgemmRowMajor(blas, false, true, B, N, N, 1.0f, dy, N, k_q + N * N, N, 1.0f, d_h, N);
-    LaunchLstmGatesBackward(stream, B, N, gates_t, c_prev, c_t, d_h, d_c, dz, d_c);
+    LaunchLstmGatesBackward(stream, B, N, s.gates, s.c_prev, s.c_t, d_h, d_c, dz, d_c);
     ColumnSums(stream, dz, B, 4 * N, grads->lstm_bias.data<float>(), true);
-    SgemmRowMajor(blas, true, false, I, 4 * N, B, 1.0f, xp_t, T * I, dz, 4 * N, 1.0f, g_k_lstm,
+    SgemmRowMajor(blas, true, false, I, 4 * N, B, 1.0f, s.x_proj, T * I, dz, 4 * N, 1.0f, g_k_lstm,
                   4 * N);
-    SgemmRowMajor(blas, true, false, N, 4 * N, B, 1.0f, h_prev, N, dz, 4 * N, 1.0f,
+    SgemmRowMajor(blas, true, false, N, 4 * N, B, 1.0f, s.h_prev, N, dz, 4 * N, 1.0f,
                   g_k_lstm + I * 4 * N, 4 * N);
     SgemmRowMajor(blas, false, true, B, N, 4 * N, 1.0f, dz, 4 * N, k_lstm + I * 4 * N, 4 * N,
                   0.0f, d_h, N);
     float* dxp_t = d_xp + t * I;
     SgemmRowMajor(blas, false, true, B, I, 4 * N, 1.0f, dz, 4 * N, k_lstm, 4 * N, 0.0f, dxp_t,
                   T * I);
-    SgemmRowMajor(blas, true, false, N, I, B, 1.0f, a_prev, N, dxp_t, T * I, 1.0f,
+    SgemmRowMajor(blas, true, false, N, I, B, 1.0f, s.a_prev, N, dxp_t, T * I, 1.0f,
                   g_k_in + I * I, I);
     SgemmRowMajor(blas, false, true, B, N, I, 1.0f, dxp_t, T * I, k_in + I * I, I, 0.0f, d_a, N);
   }
