@@ -64,13 +64,11 @@ inline std::pair<double, double> ProcessCpuSeconds() {
   return {sec(usage.ru_utime), sec(usage.ru_stime)};
 }
 
-// $MELODY_SHARED_DIR, else the shared/ beside the source tree.
+// $MELODY_SHARED_DIR, else the shared/ that CMake was configured with (beside the
+// source tree unless -DMELODY_SHARED_DIR says otherwise; bench/CMakeLists.txt).
 inline std::string DefaultSharedDir() {
   if (const char* env = std::getenv("MELODY_SHARED_DIR")) return env;
-  std::string source = __FILE__;  // <repo>/bench/bench_util.h
-  source = source.substr(0, source.rfind('/'));
-  source = source.substr(0, source.rfind('/'));
-  return source + "/../shared";
+  return MELODY_SHARED_DIR_DEFAULT;
 }
 
 }  // namespace melody::bench

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "apps/lib/convert_dir.h"
+#include "bench/bench_util.h"
 #include "core/file_util.h"
 
 DEFINE_string(input_dir, "../shared/data/nottingham",
@@ -29,19 +30,9 @@ namespace {
 
 std::string ResolveInputDir() {
   if (melody::IsDirectory(FLAGS_input_dir)) return FLAGS_input_dir;
-  std::vector<std::string> candidates;
-  if (const char* env = std::getenv("MELODY_SHARED_DIR")) candidates.push_back(std::string(env) + "/data/nottingham");
-  std::string source = __FILE__;  // <repo>/bench/convert_bench.cc
-  candidates.push_back(melody::Dirname(melody::Dirname(source)) + "/../shared/data/nottingham");
-  for (const auto& c : candidates)
-    if (melody::IsDirectory(c)) return c;
+  const std::string shared = melody::bench::DefaultSharedDir() + "/data/nottingham";
+  if (melody::IsDirectory(shared)) return shared;
   return FLAGS_input_dir;  // the tool reports the missing directory
-}
-
-double PeakRssMiB() {
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
 struct Row {
@@ -69,7 +60,7 @@ Row Measure(const melody::ConvertDirOptions& base, int threads) {
     row.files = result.converted;
     row.input_bytes = result.input_bytes;
   }
-  row.peak_rss_mib = PeakRssMiB();
+  row.peak_rss_mib = melody::bench::PeakRssMiB();
   return row;
 }
 

@@ -22,6 +22,7 @@
 #include <openssl/sha.h>
 
 #include "apps/lib/create_dataset.h"
+#include "bench/bench_util.h"
 #include "core/file_util.h"
 #include "core/proto_util.h"
 #include "core/tfrecord.h"
@@ -41,12 +42,6 @@ DEFINE_string(scratch_dir, "/tmp/create_dataset_bench", "Where the file-writing 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string DefaultSharedDir() {
-  if (const char* env = std::getenv("MELODY_SHARED_DIR")) return env;
-  std::string source = __FILE__;  // <repo>/bench/create_dataset_bench.cc
-  return melody::Dirname(melody::Dirname(source)) + "/../shared";
-}
 
 std::string Sha1Hex(const std::string& bytes) {
   unsigned char digest[SHA_DIGEST_LENGTH];
@@ -118,7 +113,7 @@ Timing MinTime(int repeats, Fn fn) {
 
 int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
-  const std::string shared = FLAGS_shared_dir.empty() ? DefaultSharedDir() : FLAGS_shared_dir;
+  const std::string shared = FLAGS_shared_dir.empty() ? melody::bench::DefaultSharedDir() : FLAGS_shared_dir;
   if (FLAGS_repeats < 1) FLAGS_repeats = 1;
   const int all_threads = FLAGS_threads > 0 ? FLAGS_threads
                                             : std::max(1u, std::thread::hardware_concurrency());

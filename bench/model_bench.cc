@@ -6,12 +6,8 @@
 // JSON to --out.
 #include <gflags/gflags.h>
 
-#include <cblas.h>
-#include <sys/resource.h>
 
 #include <algorithm>
-#include <array>
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -20,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_util.h"
 #include "core/context.h"
 #include "core/device.h"
 #include "models/melody_rnn_config.h"
@@ -37,7 +34,6 @@ DEFINE_string(device, "cpu", "cpu, or cuda (GPU 0; the sgemm ceiling column is t
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 std::vector<std::string> Split(const std::string& s) {
   std::vector<std::string> out;
@@ -50,40 +46,6 @@ std::vector<std::string> Split(const std::string& s) {
     start = comma + 1;
   }
   return out;
-}
-
-template <typename Fn>
-double MinSeconds(int repeats, Fn fn) {
-  fn();  // warm-up (page faults, thread pools)
-  double best = 1e30;
-  for (int r = 0; r < repeats; ++r) {
-    const auto t0 = Clock::now();
-    fn();
-    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
-  }
-  return best;
-}
-
-// The sgemm ceiling: the best rate of a few large single-call products (row-major,
-// including the model's own big shape [B·T, 256] x [256, 512]).
-double SgemmCeilingGflops(int repeats) {
-  double best = 0;
-  for (auto [m, n, k] : std::vector<std::array<int, 3>>{{2048, 2048, 2048}, {16384, 512, 256}, {4096, 1024, 512}}) {
-    std::vector<float> a(static_cast<size_t>(m) * k, 0.5f), b(static_cast<size_t>(k) * n, 0.25f),
-        c(static_cast<size_t>(m) * n);
-    const double s = MinSeconds(repeats + 1, [&] {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data(), k, b.data(), n,
-                  0.0f, c.data(), n);
-    });
-    best = std::max(best, 2.0 * m * n * k / s / 1e9);
-  }
-  return best;
-}
-
-double PeakRssMiB() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
 }  // namespace
@@ -104,7 +66,7 @@ int main(int argc, char** argv) {
   auto ctx = on_gpu ? Context::CreateCuda(0) : Context::CreateCpu(FLAGS_threads);
   const Device dev = ctx->device();
   std::printf("device: %s, CPU threads: %d\n", dev.ToString().c_str(), ctx->num_threads());
-  const double ceiling = SgemmCeilingGflops(FLAGS_repeats);
+  const double ceiling = melody::bench::SgemmCeilingGflops(FLAGS_repeats + 1);
   std::printf("OpenBLAS sgemm ceiling: %.1f GFLOP/s\n\n", ceiling);
   std::printf("%-14s %5s %6s %10s %10s %9s %9s %8s %10s\n", "config", "B", "T", "fwd s",
               "fwd+bwd s", "GFLOP", "GFLOP/s", "ceiling", "peak MiB");
@@ -137,11 +99,11 @@ int main(int argc, char** argv) {
       const DropoutSetting dropout{static_cast<float>(hp.dropout_keep_prob), 1, 0};
       const auto flops = model.CountGemmFlops(batch.lengths);
       // Synchronize: on a GPU, Run returns with the backward still queued.
-      const double fwd_s = MinSeconds(FLAGS_repeats, [&] {
+      const double fwd_s = melody::bench::MinSeconds(FLAGS_repeats, [&] {
         model.Run(*ctx, params, batch, dropout, nullptr);
         ctx->Synchronize();
       });
-      const double step_s = MinSeconds(FLAGS_repeats, [&] {
+      const double step_s = melody::bench::MinSeconds(FLAGS_repeats, [&] {
         model.Run(*ctx, params, batch, dropout, &grads);
         ctx->Synchronize();
       });
@@ -152,7 +114,7 @@ int main(int argc, char** argv) {
       model.set_profile(nullptr);
       const double total_gflop = (flops.forward + flops.backward) / 1e9;
       const double rate = total_gflop / step_s;
-      const double rss = PeakRssMiB();
+      const double rss = melody::bench::PeakRssMiB();
       std::printf("%-14s %5lld %6lld %10.3f %10.3f %9.1f %9.1f %7.0f%% %10.0f\n", id.c_str(),
                   static_cast<long long>(B), static_cast<long long>(T), fwd_s, step_s, total_gflop,
                   rate, 100 * rate / ceiling, rss);
