@@ -61,9 +61,10 @@ class MelodyRnnModel {
 
   // Forward over the batch and, when `grads` is non-null, backward: *grads (same layout,
   // on ctx.device()) is overwritten with d loss / d variable. logits (optional) receives
-  // the [P, C] logits of the valid positions, allocated here. On CUDA the gradient work is
-  // still queued on ctx's stream when this returns: ctx.Synchronize() before reading
-  // results with Tensor::CopyTo/ToVector (which use the legacy stream).
+  // the [P, C] logits of the valid positions, allocated here. On CUDA the gradient work may
+  // still be queued on ctx's stream when this returns; Tensor::CopyTo/ToVector wait for it
+  // (ctx's stream is a blocking stream, ordered with their legacy-stream copies:
+  // core/context.cc), and ctx.Synchronize() waits without copying.
   ModelStepResult Run(Context& ctx, const Parameters& params, const ModelBatch& batch,
                       const DropoutSetting& dropout, Parameters* grads,
                       Tensor* logits = nullptr);
