@@ -111,9 +111,6 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs, const Tensor& len
       op, inputs, weights, attn_length, initial, DType::kFloat32, dev);
   const std::vector<int32_t> len = op_checks::CheckedHostLengths(lengths, op, z.B, z.T, dev);
   op_checks::CheckOutput(outputs, op, "outputs", {z.B, z.T, z.N}, DType::kFloat32, dev);
-  AttentionLayerActivations local;
-  AttentionLayerActivations* act = activations ? activations : &local;
-  AllocateActivations(z, len, dev, act);
   if (final_state) {
     final_state->c = Tensor({z.B, z.N}, DType::kFloat32, dev);
     final_state->h = Tensor({z.B, z.N}, DType::kFloat32, dev);
@@ -121,6 +118,17 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs, const Tensor& len
     final_state->window = Tensor({z.B, z.Lw, z.N}, DType::kFloat32, dev);
     final_state->window_keys = Tensor({z.B, z.Lw, z.N}, DType::kFloat32, dev);
   }
+  // Generation's one step at a time with the window keys carried: no history, no copies.
+  const bool single_step = z.T == 1 && std::all_of(len.begin(), len.end(), [](int32_t l) {
+    return l == 1;
+  });
+  if (ctx.is_cpu() && single_step && activations == nullptr && final_state != nullptr &&
+      initial != nullptr && initial->window_keys.defined()) {
+    return cpu::AttentionLayerSingleStep(ctx, inputs, weights, *initial, outputs, final_state);
+  }
+  AttentionLayerActivations local;
+  AttentionLayerActivations* act = activations ? activations : &local;
+  AllocateActivations(z, len, dev, act);
   if (ctx.is_cpu())
     return cpu::AttentionLayerForward(ctx, inputs, weights, initial, *act, outputs, final_state);
 #if MELODY_HAVE_CUDA

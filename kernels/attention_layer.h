@@ -181,6 +181,14 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
                            const AttentionLayerWeights& weights,
                            const AttentionLayerState* initial, AttentionLayerActivations& act,
                            Tensor* outputs, AttentionLayerState* final_state);
+// One step (T = 1, every length 1) from a state whose window keys are known, without
+// activations: generation's call. Reads the window where it is instead of copying it into
+// a history, and writes the final state directly; the same products in the same order as
+// AttentionLayerForward, so the same bits. final_state's tensors are allocated.
+void AttentionLayerSingleStep(Context& ctx, const Tensor& inputs,
+                              const AttentionLayerWeights& weights,
+                              const AttentionLayerState& initial, Tensor* outputs,
+                              AttentionLayerState* final_state);
 void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
                             const AttentionLayerWeights& weights,
                             const AttentionLayerActivations& act, const Tensor& d_outputs,

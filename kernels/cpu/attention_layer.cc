@@ -148,6 +148,68 @@ void AttentionLayerForward(Context& ctx, const Tensor& inputs,
   }
 }
 
+void AttentionLayerSingleStep(Context& ctx, const Tensor& inputs,
+                              const AttentionLayerWeights& w,
+                              const AttentionLayerState& initial, Tensor* outputs,
+                              AttentionLayerState* final_state) {
+  const int64_t B = inputs.dim(0), I = inputs.dim(2), N = initial.c.dim(1);
+  const int64_t Lw = initial.window.dim(1);
+  const int threads = ctx.num_threads();
+  const float* k_in = w.input_kernel.data<float>();
+  const float* k_lstm = w.lstm_kernel.data<float>();
+  const float* k_q = w.query_kernel.data<float>();
+  const float* k_out = w.output_kernel.data<float>();
+  const float* a_prev = initial.attns.data<float>();
+  const float* c_prev = initial.c.data<float>();
+  const float* h_prev = initial.h.data<float>();
+  float* c_t = final_state->c.data<float>();
+  float* h_t = final_state->h.data<float>();
+  float* a_t = final_state->attns.data<float>();
+  std::vector<float> x_proj(B * I), gates(B * 4 * N), y(B * N), alpha(B * Lw);
+  // The same products as one step of AttentionLayerForward (T = 1, so x' rows are I apart).
+  BroadcastRows(B, I, w.input_bias.data<float>(), x_proj.data(), I);
+  Sgemm(threads, false, false, B, I, I, 1.0f, inputs.data<float>(), I, k_in, I, 1.0f, x_proj.data(), I);
+  Sgemm(threads, false, false, B, I, N, 1.0f, a_prev, N, k_in + I * I, I, 1.0f, x_proj.data(), I);
+  Sgemm(threads, false, false, B, 4 * N, I, 1.0f, x_proj.data(), I, k_lstm, 4 * N, 0.0f, gates.data(), 4 * N);
+  Sgemm(threads, false, false, B, 4 * N, N, 1.0f, h_prev, N, k_lstm + I * 4 * N, 4 * N, 1.0f,
+        gates.data(), 4 * N);
+  ParallelFor(threads, B, kRowsPerChunk, [&](int64_t r0, int64_t r1) {
+    LstmGatesForwardRows(r0, r1, N, gates.data(), 4 * N, w.lstm_bias.data<float>(), c_prev, N, c_t, N,
+                         h_t, N);
+  });
+  BroadcastRows(B, N, w.query_bias.data<float>(), y.data(), N);
+  Sgemm(threads, false, false, B, N, N, 1.0f, c_t, N, k_q, N, 1.0f, y.data(), N);
+  Sgemm(threads, false, false, B, N, N, 1.0f, h_t, N, k_q + N * N, N, 1.0f, y.data(), N);
+  // The window is the initial one, read where it lies: a ring of Lw slots with head 0.
+  RingGeometry g;
+  g.C = Lw;
+  g.A = N;
+  g.V = N;
+  g.Lw = Lw;
+  ParallelFor(threads, B, 1, [&](int64_t b0, int64_t b1) {
+    AttentionReadRows(g, y.data(), w.attn_v.data<float>(), initial.window.data<float>(),
+                      initial.window_keys.data<float>(), alpha.data(), a_t, b0, b1);
+  });
+  // The final window drops the oldest entry and appends out = [h ; a] · K_out + b_out
+  // (rows Lw·N apart in the window) with its key.
+  float* window = final_state->window.data<float>();
+  float* keys = final_state->window_keys.data<float>();
+  for (int64_t b = 0; b < B; ++b) {
+    std::memcpy(window + b * Lw * N, initial.window.data<float>() + b * Lw * N + N,
+                (Lw - 1) * N * 4);
+    std::memcpy(keys + b * Lw * N, initial.window_keys.data<float>() + b * Lw * N + N,
+                (Lw - 1) * N * 4);
+  }
+  float* out = window + (Lw - 1) * N;
+  float* key = keys + (Lw - 1) * N;
+  BroadcastRows(B, N, w.output_bias.data<float>(), out, Lw * N);
+  Sgemm(threads, false, false, B, N, N, 1.0f, h_t, N, k_out, N, 1.0f, out, Lw * N);
+  Sgemm(threads, false, false, B, N, N, 1.0f, a_t, N, k_out + N * N, N, 1.0f, out, Lw * N);
+  Sgemm(threads, false, false, B, N, N, 1.0f, out, Lw * N, w.attn_w.data<float>(), N, 0.0f, key, Lw * N);
+  float* outputs_data = outputs->data<float>();
+  for (int64_t b = 0; b < B; ++b) std::memcpy(outputs_data + b * N, out + b * Lw * N, N * 4);
+}
+
 void AttentionLayerBackward(Context& ctx, const Tensor& inputs,
                             const AttentionLayerWeights& w,
                             const AttentionLayerActivations& act, const Tensor& d_outputs,

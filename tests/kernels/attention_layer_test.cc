@@ -19,6 +19,7 @@ namespace {
 
 using kernel_test::AllClose;
 using kernel_test::AllCloseScaled;
+using kernel_test::BitwiseEqual;
 using kernel_test::RandomFloat;
 using kernel_test::ToDouble;
 
@@ -268,6 +269,45 @@ TEST(AttentionLayerTest, StepByStepThroughTheStateEqualsOneCall) {
     EXPECT_TRUE(AllClose(state.attns, final_whole.attns, 1e-6, 0.0, "attns", 41));
     EXPECT_TRUE(AllClose(state.c, final_whole.c, 1e-6, 0.0, "c", 41));
     EXPECT_TRUE(AllClose(state.h, final_whole.h, 1e-6, 0.0, "h", 41));
+  }
+}
+
+TEST(AttentionLayerTest, SingleStepPathGivesTheGeneralPathsBits) {
+  // Generation's calls (T = 1, lengths 1, window keys carried, no activations) take
+  // cpu::AttentionLayerSingleStep, which reads the window in place; asking for the
+  // activations forces the general path over a copied history. Both must agree bit for bit.
+  for (int threads : {1, 2}) {
+    auto ctx = Context::CreateCpu(threads);
+    const int64_t B = 5, I = 7, N = 12;
+    const int Lw = 4;
+    std::mt19937 rng(53 + threads);
+    const AttentionLayerWeights w = RandomWeights(rng, I, N);
+    AttentionLayerState initial = RandomState(rng, B, N, Lw);
+    initial.window_keys = Tensor({B, Lw, N}, DType::kFloat32);
+    for (int64_t b = 0; b < B; ++b)  // keys = window · attn_w, as the layer keeps them
+      for (int64_t l = 0; l < Lw; ++l)
+        for (int64_t j = 0; j < N; ++j) {
+          float sum = 0;
+          for (int64_t k = 0; k < N; ++k)
+            sum += initial.window.data<float>()[(b * Lw + l) * N + k] *
+                   w.attn_w.data<float>()[k * N + j];
+          initial.window_keys.data<float>()[(b * Lw + l) * N + j] = sum;
+        }
+    const Tensor x = RandomFloat(rng, {B, 1, I});
+    const Tensor lengths = Lengths(std::vector<int32_t>(B, 1));
+    Tensor single_out({B, 1, N}, DType::kFloat32), general_out({B, 1, N}, DType::kFloat32);
+    AttentionLayerState single, general;
+    AttentionLayerForward(*ctx, x, lengths, w, Lw, &initial, &single_out, nullptr, &single);
+    AttentionLayerActivations act;
+    AttentionLayerForward(*ctx, x, lengths, w, Lw, &initial, &general_out, &act, &general);
+    EXPECT_TRUE(BitwiseEqual(single_out, general_out)) << "outputs";
+    EXPECT_TRUE(BitwiseEqual(single.c, general.c)) << "c";
+    EXPECT_TRUE(BitwiseEqual(single.h, general.h)) << "h";
+    EXPECT_TRUE(BitwiseEqual(single.attns, general.attns)) << "attns";
+    EXPECT_TRUE(BitwiseEqual(single.window, general.window)) << "window";
+    EXPECT_TRUE(BitwiseEqual(single.window_keys, general.window_keys)) << "window keys";
+    // The window moved by one entry: its first slot is the initial second one.
+    EXPECT_EQ(single.window.data<float>()[0], initial.window.data<float>()[N]);
   }
 }
 
