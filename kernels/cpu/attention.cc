@@ -15,6 +15,7 @@
 #include "kernels/attention.h"
 #include "kernels/cpu/attention_rows.h"
 #include "kernels/cpu/attention_rows_impl.h"
+#include "kernels/cpu/avx2_dispatch.h"
 #include "kernels/cpu/blas.h"
 
 namespace melody::cpu {
@@ -65,21 +66,12 @@ void AttentionReadBackwardRows(const RingGeometry& g, const float* y, const floa
 
 }  // namespace baseline
 
-bool RowLoopsUseAvx2() {
-#if MELODY_KERNELS_AVX2
-  static const bool has_avx2 = __builtin_cpu_supports("avx2");
-  return has_avx2;
-#else
-  return false;
-#endif
-}
-
 void AttentionReadRows(const RingGeometry& g, const float* y, const float* attn_v,
                        const float* values, const float* keys, float* alpha, float* context,
                        int64_t b0, int64_t b1) {
   std::vector<float> scratch(g.Lw + g.V);
 #if MELODY_KERNELS_AVX2
-  if (RowLoopsUseAvx2()) {
+  if (UseAvx2Loops()) {
     return avx2::AttentionReadRows(g, y, attn_v, values, keys, alpha, context, b0, b1,
                                    scratch.data());
   }
@@ -94,7 +86,7 @@ void AttentionReadBackwardRows(const RingGeometry& g, const float* y, const floa
                                float* d_values, float* d_keys, int64_t b0, int64_t b1) {
   std::vector<float> scratch(g.Lw);
 #if MELODY_KERNELS_AVX2
-  if (RowLoopsUseAvx2()) {
+  if (UseAvx2Loops()) {
     return avx2::AttentionReadBackwardRows(g, y, attn_v, values, keys, alpha, d_context, dy,
                                            d_attn_v_rows, d_values, d_keys, b0, b1,
                                            scratch.data());

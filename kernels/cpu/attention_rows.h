@@ -44,13 +44,10 @@ namespace baseline {
 MELODY_DECLARE_ATTENTION_ROW_LOOPS
 }  // namespace baseline
 #if MELODY_KERNELS_AVX2
-namespace avx2 {  // built with -mavx2; call only when RowLoopsUseAvx2()
+namespace avx2 {  // built with -mavx2; call only when UseAvx2Loops() (cpu/avx2_dispatch.h)
 MELODY_DECLARE_ATTENTION_ROW_LOOPS
 }  // namespace avx2
 #endif
 #undef MELODY_DECLARE_ATTENTION_ROW_LOOPS
-// Whether AttentionReadRows / AttentionReadBackwardRows run the AVX2 build (the build has
-// it and the CPU supports AVX2).
-bool RowLoopsUseAvx2();
 
 }  // namespace melody::cpu

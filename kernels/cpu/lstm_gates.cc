@@ -1,61 +1,47 @@
 // Fused element-wise LSTM gate loops (forward and backward) for the CPU kernels: one pass
 // over each row, everything a step needs computed in registers. The inner loops are over
 // units j and are written without branches so GCC vectorizes them.
-// GCC refuses to if-convert float compares/selects while -ftrapping-math is on (a compare
-// might raise an FP exception), which keeps FastExp's clamps and floor from vectorizing.
-// Nothing here inspects FP exception flags, so turn that assumption off for this file
-// (results are unchanged: it only permits evaluating both sides of a select).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
+// The row loops themselves are in cpu/lstm_gate_rows_impl.h, built here and, with AVX2, in
+// cpu/lstm_gate_rows_avx2.cc; this file is compiled with -fno-trapping-math
+// (kernels/CMakeLists.txt) so that they vectorize.
 
 #include <cstring>
 #include <vector>
 
-#include "kernels/cpu/fast_math.h"
+#include "kernels/cpu/avx2_dispatch.h"
+#include "kernels/cpu/lstm_gate_rows_impl.h"
 #include "kernels/cpu/lstm_gates.h"
-#include "kernels/lstm_cell.h"
 
 namespace melody::cpu {
-namespace {
 
-// One row: pre [4n] (i, j, f, o pre-activations incl. bias) and c_prev [n] -> activated
-// gates [4n], c [n], h [n]. All pointers distinct.
-void GateRowForward(int64_t n, const float* __restrict pre, const float* __restrict cp,
-                    float* __restrict gates, float* __restrict cr, float* __restrict hr) {
-  for (int64_t k = 0; k < n; ++k) {
-    const float gi = FastSigmoid(pre[k]);
-    const float gj = FastTanh(pre[n + k]);
-    const float gf = FastSigmoid(pre[2 * n + k] + kLstmForgetBias);
-    const float go = FastSigmoid(pre[3 * n + k]);
-    const float cn = cp[k] * gf + gi * gj;
-    gates[k] = gi;
-    gates[n + k] = gj;
-    gates[2 * n + k] = gf;
-    gates[3 * n + k] = go;
-    cr[k] = cn;
-    hr[k] = FastTanh(cn) * go;
-  }
+namespace baseline {
+
+void GateRowForward(int64_t n, const float* pre, const float* cp, float* gates, float* cr,
+                    float* hr) {
+  ::melody::cpu::GateRowForward(n, pre, cp, gates, cr, hr);
 }
 
-// One row: activated gates g [4n], upstream dc [n], c_prev, c, dh [n] -> dz [4n],
-// dc_prev [n]. All pointers distinct.
-void GateRowBackward(int64_t n, const float* __restrict g, const float* __restrict dc,
-                     const float* __restrict cp, const float* __restrict cr,
-                     const float* __restrict dh, float* __restrict dz,
-                     float* __restrict dcp) {
-  for (int64_t k = 0; k < n; ++k) {
-    const float vi = g[k], vj = g[n + k], vf = g[2 * n + k], vo = g[3 * n + k];
-    const float tc = FastTanh(cr[k]);
-    const float g_h = dh[k];
-    // c feeds h = tanh(c)·o and the next step; dc from above covers the latter.
-    const float g_c = dc[k] + g_h * vo * (1.0f - tc * tc);
-    dz[k] = g_c * vj * vi * (1.0f - vi);
-    dz[n + k] = g_c * vi * (1.0f - vj * vj);
-    dz[2 * n + k] = g_c * cp[k] * vf * (1.0f - vf);
-    dz[3 * n + k] = g_h * tc * vo * (1.0f - vo);
-    dcp[k] = g_c * vf;
-  }
+void GateRowBackward(int64_t n, const float* g, const float* dc, const float* cp,
+                     const float* cr, const float* dh, float* dz, float* dcp) {
+  ::melody::cpu::GateRowBackward(n, g, dc, cp, cr, dh, dz, dcp);
+}
+
+}  // namespace baseline
+
+namespace {
+
+GateRowForwardFn ForwardRow() {
+#if MELODY_KERNELS_AVX2
+  if (UseAvx2Loops()) return avx2::GateRowForward;
+#endif
+  return baseline::GateRowForward;
+}
+
+GateRowBackwardFn BackwardRow() {
+#if MELODY_KERNELS_AVX2
+  if (UseAvx2Loops()) return avx2::GateRowBackward;
+#endif
+  return baseline::GateRowBackward;
 }
 
 }  // namespace
@@ -70,6 +56,7 @@ void LstmGatesForwardRows(int64_t row_begin, int64_t row_end, int64_t n, float* 
   scratch.assign(5 * n, 0.0f);
   float* __restrict pre = scratch.data();               // 4n: z row + bias
   const float* __restrict zeros = scratch.data() + 4 * n;  // n: c_prev of a zero state
+  const GateRowForwardFn row_forward = ForwardRow();
   for (int64_t r = row_begin; r < row_end; ++r) {
     float* zrow = z + r * z_ld;
     if (bias) {
@@ -77,7 +64,7 @@ void LstmGatesForwardRows(int64_t row_begin, int64_t row_end, int64_t n, float* 
     } else {
       std::memcpy(pre, zrow, sizeof(float) * 4 * n);
     }
-    GateRowForward(n, pre, c_prev ? c_prev + r * c_prev_ld : zeros, zrow, c + r * c_ld,
+    row_forward(n, pre, c_prev ? c_prev + r * c_prev_ld : zeros, zrow, c + r * c_ld,
                    h + r * h_ld);
   }
 }
@@ -96,6 +83,7 @@ void LstmGatesBackwardRows(int64_t row_begin, int64_t row_end, int64_t n,
   float* __restrict dc_row = g + 4 * n;          // n: dc row copy (or zeros)
   const float* __restrict zeros = g + 5 * n;     // n: zeros
   float* __restrict dc_prev_sink = g + 6 * n;    // n: discarded dc_prev
+  const GateRowBackwardFn row_backward = BackwardRow();
   for (int64_t r = row_begin; r < row_end; ++r) {
     std::memcpy(g, gates + r * gates_ld, sizeof(float) * 4 * n);
     if (dc) {
@@ -103,7 +91,7 @@ void LstmGatesBackwardRows(int64_t row_begin, int64_t row_end, int64_t n,
     } else {
       std::memset(dc_row, 0, sizeof(float) * n);
     }
-    GateRowBackward(n, g, dc_row, c_prev ? c_prev + r * c_prev_ld : zeros, c + r * c_ld,
+    row_backward(n, g, dc_row, c_prev ? c_prev + r * c_prev_ld : zeros, c + r * c_ld,
                     dh ? dh + r * dh_ld : zeros, dz + r * dz_ld,
                     dc_prev ? dc_prev + r * dc_prev_ld : dc_prev_sink);
   }

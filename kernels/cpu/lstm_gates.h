@@ -29,4 +29,29 @@ void LstmGatesBackwardRows(int64_t row_begin, int64_t row_end, int64_t n,
                            int64_t dh_ld, const float* dc, int64_t dc_ld, float* dz,
                            int64_t dz_ld, float* dc_prev, int64_t dc_prev_ld);
 
+// One row of each loop above, in its two builds (cpu/lstm_gate_rows_impl.h), callable
+// directly so that tests can compare them. Forward: pre [4n] (bias included), c_prev [n]
+// -> activated gates [4n], c [n], h [n]. Backward: gates [4n], dc, c_prev, c, dh [n] ->
+// dz [4n], dc_prev [n]. No pointer may alias another.
+using GateRowForwardFn = void (*)(int64_t n, const float* pre, const float* c_prev,
+                                  float* gates, float* c, float* h);
+using GateRowBackwardFn = void (*)(int64_t n, const float* gates, const float* dc,
+                                   const float* c_prev, const float* c, const float* dh,
+                                   float* dz, float* dc_prev);
+#define MELODY_DECLARE_GATE_ROWS                                                        \
+  void GateRowForward(int64_t n, const float* pre, const float* c_prev, float* gates,   \
+                      float* c, float* h);                                              \
+  void GateRowBackward(int64_t n, const float* gates, const float* dc,                  \
+                       const float* c_prev, const float* c, const float* dh, float* dz, \
+                       float* dc_prev);
+namespace baseline {
+MELODY_DECLARE_GATE_ROWS
+}  // namespace baseline
+#if MELODY_KERNELS_AVX2
+namespace avx2 {  // built with -mavx2; call only when UseAvx2Loops() (cpu/avx2_dispatch.h)
+MELODY_DECLARE_GATE_ROWS
+}  // namespace avx2
+#endif
+#undef MELODY_DECLARE_GATE_ROWS
+
 }  // namespace melody::cpu

@@ -1,6 +1,7 @@
-// The attention read's row loops are compiled twice (cpu/attention_rows_impl.h): baseline
-// x86-64 and AVX2, chosen at run time. The two builds must give the same bits, so results
-// never depend on the machine's vector width.
+// The attention read's row loops and the LSTM gate row loops are compiled twice
+// (cpu/attention_rows_impl.h, cpu/lstm_gate_rows_impl.h): baseline x86-64 and AVX2, chosen
+// at run time. The two builds must give the same bits, so results never depend on the
+// machine's vector width.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -8,6 +9,8 @@
 #include <vector>
 
 #include "kernels/cpu/attention_rows.h"
+#include "kernels/cpu/avx2_dispatch.h"
+#include "kernels/cpu/lstm_gates.h"
 
 namespace melody::cpu {
 namespace {
@@ -104,7 +107,7 @@ TEST(AttentionRowLoops, DispatchedLoopsEqualTheBaselineBuild) {
 TEST(AttentionRowLoops, Avx2BuildGivesTheBaselineBits) {
 #if MELODY_KERNELS_AVX2
   if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "this CPU has no AVX2";
-  EXPECT_TRUE(RowLoopsUseAvx2());
+  EXPECT_TRUE(UseAvx2Loops());
   for (uint32_t seed : {4u, 5u, 6u, 7u}) {
     RowLoopCase base = MakeCase(seed), wide = MakeCase(seed);
     RunBoth(&base, baseline::AttentionReadRows, baseline::AttentionReadBackwardRows);
@@ -113,6 +116,54 @@ TEST(AttentionRowLoops, Avx2BuildGivesTheBaselineBits) {
   }
 #else
   GTEST_SKIP() << "this build has no AVX2 copy of the row loops (not x86-64)";
+#endif
+}
+
+// n = 37 leaves a tail after every vector loop; pre-activations span the clamped range.
+struct GateRowCase {
+  int64_t n = 37;
+  std::vector<float> pre, c_prev, gates, c, h, dc, dh, dz, dc_prev;
+};
+
+GateRowCase MakeGateCase(uint32_t seed) {
+  std::mt19937 rng(seed);
+  GateRowCase c;
+  c.pre = Random(rng, 4 * c.n, 12.0f);
+  c.pre[0] = 100.0f;  // beyond FastExp's clamps
+  c.pre[1] = -100.0f;
+  c.c_prev = Random(rng, c.n, 2.0f);
+  c.dc = Random(rng, c.n, 1.0f);
+  c.dh = Random(rng, c.n, 1.0f);
+  c.gates.assign(4 * c.n, 0.0f);
+  c.c.assign(c.n, 0.0f);
+  c.h.assign(c.n, 0.0f);
+  c.dz.assign(4 * c.n, 0.0f);
+  c.dc_prev.assign(c.n, 0.0f);
+  return c;
+}
+
+void RunGateRows(GateRowCase* c, GateRowForwardFn forward, GateRowBackwardFn backward) {
+  forward(c->n, c->pre.data(), c->c_prev.data(), c->gates.data(), c->c.data(), c->h.data());
+  backward(c->n, c->gates.data(), c->dc.data(), c->c_prev.data(), c->c.data(), c->dh.data(),
+           c->dz.data(), c->dc_prev.data());
+}
+
+TEST(LstmGateRowLoops, Avx2BuildGivesTheBaselineBits) {
+#if MELODY_KERNELS_AVX2
+  if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "this CPU has no AVX2";
+  for (uint32_t seed : {8u, 9u, 10u}) {
+    GateRowCase base = MakeGateCase(seed), wide = MakeGateCase(seed);
+    RunGateRows(&base, baseline::GateRowForward, baseline::GateRowBackward);
+    RunGateRows(&wide, avx2::GateRowForward, avx2::GateRowBackward);
+    EXPECT_TRUE(SameBits(base.gates, wide.gates)) << "gates";
+    EXPECT_TRUE(SameBits(base.c, wide.c)) << "c";
+    EXPECT_TRUE(SameBits(base.h, wide.h)) << "h";
+    EXPECT_TRUE(SameBits(base.dz, wide.dz)) << "dz";
+    EXPECT_TRUE(SameBits(base.dc_prev, wide.dc_prev)) << "dc_prev";
+    EXPECT_GT(base.gates[0], 0.99f);  // σ of a large input: the forward ran
+  }
+#else
+  GTEST_SKIP() << "this build has no AVX2 copy of the gate loops (not x86-64)";
 #endif
 }
 
