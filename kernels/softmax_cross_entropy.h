@@ -33,6 +33,22 @@ struct CrossEntropyCounts {
   int64_t num_no_event_correct = 0;
   std::vector<int64_t> label_count;    // [C]: positions whose label is c
   std::vector<int64_t> correct_count;  // [C]: of those, how many were predicted right
+
+  // Counts one position with label `label` (label_count / correct_count sized already),
+  // predicted right or not; `no_event` says whether the label is the no-event label. The
+  // CPU path and the reference both count through it.
+  void CountPosition(int64_t label, bool correct, bool no_event) {
+    num_correct += correct;
+    label_count[label] += 1;
+    correct_count[label] += correct;
+    if (no_event) {
+      num_no_event += 1;
+      num_no_event_correct += correct;
+    } else {
+      num_event += 1;
+      num_event_correct += correct;
+    }
+  }
 };
 
 // The train graph's per-batch metrics (model.md §5.1). event/no-event accuracy are NaN

@@ -45,17 +45,7 @@ CrossEntropyCounts Run(const float* z, const Label* labels, int64_t P, int64_t C
       for (int64_t c = 0; c < C; ++c) sum += std::exp(row[c] - max);
     }
     out.loss_sum += static_cast<double>(std::log(sum) - (row[y] - max));
-    const bool correct = argmax == y;
-    out.num_correct += correct;
-    out.label_count[y] += 1;
-    out.correct_count[y] += correct;
-    if (y == no_event_label) {
-      out.num_no_event += 1;
-      out.num_no_event_correct += correct;
-    } else {
-      out.num_event += 1;
-      out.num_event_correct += correct;
-    }
+    out.CountPosition(y, argmax == y, y == no_event_label);
   }
   return out;
 }

@@ -40,17 +40,7 @@ CrossEntropyCounts SoftmaxCrossEntropy(const Tensor& logits, const Tensor& label
     for (int64_t c = 0; c < C; ++c) sum += std::exp(row[c] - max);
     const T log_sum = std::log(sum);
     out.loss_sum += static_cast<double>(log_sum - (row[y] - max));
-    const bool correct = argmax == y;
-    out.num_correct += correct;
-    out.label_count[y] += 1;
-    out.correct_count[y] += correct;
-    if (y == no_event_label) {
-      out.num_no_event += 1;
-      out.num_no_event_correct += correct;
-    } else {
-      out.num_event += 1;
-      out.num_event_correct += correct;
-    }
+    out.CountPosition(y, argmax == y, y == no_event_label);
     if (dz != nullptr) {
       const T inv_p = T(1) / static_cast<T>(P);
       for (int64_t c = 0; c < C; ++c) {
